@@ -1,0 +1,48 @@
+"""The budget a run may spend, metered by the harness (never by the method)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from harness.errors import BudgetError
+
+
+@dataclass(frozen=True)
+class Budget:
+    """Limits on evaluations, charged seconds and trained epochs; None means no limit on that axis."""
+
+    max_evals: int | None = None
+    max_cost_s: float | None = None
+    max_epochs: float | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("max_evals", "max_cost_s", "max_epochs"):
+            value = getattr(self, name)
+            if value is not None and not value > 0:
+                raise BudgetError(f"budget {name} must be > 0, got {value!r}")
+        if self.max_evals is None and self.max_cost_s is None and self.max_epochs is None:
+            raise BudgetError("a budget needs at least one limit (evaluations, seconds or epochs)")
+
+    def fits(self, evals: int, cost_s: float, epochs: float) -> bool:
+        """True when spending up to these totals stays within every limit."""
+        return (
+            (self.max_evals is None or evals <= self.max_evals)
+            and (self.max_cost_s is None or cost_s <= self.max_cost_s)
+            and (self.max_epochs is None or epochs <= self.max_epochs)
+        )
+
+    def as_attrs(self) -> dict[str, float]:
+        """Budget fields for HDF5 attributes (-1 marks 'no limit')."""
+        return {
+            "budget_max_evals": -1 if self.max_evals is None else self.max_evals,
+            "budget_max_cost_s": -1.0 if self.max_cost_s is None else float(self.max_cost_s),
+            "budget_max_epochs": -1.0 if self.max_epochs is None else float(self.max_epochs),
+        }
+
+
+@dataclass
+class Spent:
+    """What a run has been charged so far."""
+
+    evals: int = 0
+    cost_s: float = 0.0
+    epochs: float = 0.0

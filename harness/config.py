@@ -1,0 +1,29 @@
+"""Where data and caches live: flags first, then environment variables; never a hard-coded path."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from harness.errors import DataError
+
+DATA_ENV = "NAS_HARNESS_DATA"
+CACHE_ENV = "NAS_HARNESS_CACHE"
+
+
+def data_dir(flag: str | os.PathLike | None) -> Path:
+    """The data directory from --data or NAS_HARNESS_DATA; a clear error when neither is set."""
+    value = flag if flag is not None else os.environ.get(DATA_ENV)
+    if not value:
+        raise DataError(f"no data directory: pass --data DIR or set {DATA_ENV}")
+    path = Path(value).expanduser()
+    if not path.exists():
+        raise DataError(f"data path {path} does not exist")
+    return path
+
+
+def cache_dir(flag: str | os.PathLike | None = None) -> Path:
+    """Prepared tables and evaluation caches: --cache, NAS_HARNESS_CACHE, or ~/.cache/nas-harness."""
+    value = flag if flag is not None else os.environ.get(CACHE_ENV)
+    path = Path(value).expanduser() if value else Path.home() / ".cache" / "nas-harness"
+    path.mkdir(parents=True, exist_ok=True)
+    return path

@@ -1,0 +1,137 @@
+"""The only door a method has to a benchmark: validation values in, budget charged, rows recorded."""
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import numpy as np
+
+from harness.budget import Budget, Spent
+from harness.errors import ArchError, BudgetExhausted, ResumeError
+from harness.protocols import SearchSpace, Task
+from harness.recorder import Recorder
+from harness.trajectory import KIND_CHARGE, KIND_FINAL, KIND_QUERY, Trajectory
+
+
+class MeteredEvaluator:
+    """Charges every evaluation to the budget and records it; test values never leave here.
+
+    On resume it answers from the recorded rows first (checking the method asks the same
+    architectures again, which also catches nondeterminism), then goes on live.
+    """
+
+    def __init__(self, task: Task, budget: Budget, recorder: Recorder,
+                 replay: Trajectory | None = None) -> None:
+        self._task = task
+        self._budget = budget
+        self._recorder = recorder
+        self._replay = replay
+        self._pos = 0
+        self._t0 = time.perf_counter() - (float(replay["wall_s"][-1]) if replay is not None and len(replay) else 0.0)
+        self.spent = Spent()
+        self.exhausted = False
+
+    # what a method may read
+    @property
+    def space(self) -> SearchSpace:
+        return self._task.space
+
+    @property
+    def fidelities(self) -> tuple[float, ...]:
+        return self._task.fidelities
+
+    @property
+    def default_fidelity(self) -> float:
+        return self._task.default_fidelity
+
+    @property
+    def budget(self) -> Budget:
+        return self._budget
+
+    def evaluate(self, codes: np.ndarray, fidelity: float | None = None) -> np.ndarray:
+        """Validation values for a batch of architectures (n, n_dims) or one (n_dims,).
+
+        Raises BudgetExhausted, after recording the rows that fit, when a row would overspend.
+        """
+        codes = np.asarray(codes)
+        single = codes.ndim == 1
+        codes2 = codes.reshape(1, -1) if single else codes
+        if codes2.shape[1] != self._task.space.n_dims:
+            raise ArchError(f"expected codes with {self._task.space.n_dims} entries, got shape {codes.shape}")
+        fid = self._task.default_fidelity if fidelity is None else float(fidelity)
+        if fid not in self._task.fidelities:
+            raise ArchError(f"fidelity {fid} not offered by {self._task.name}; offered: {self._task.fidelities}")
+        if self.exhausted:
+            raise BudgetExhausted
+        vals = np.empty(len(codes2))
+        for i, c in enumerate(codes2):
+            vals[i] = self._one(c, fid)
+        return vals[0] if single else vals
+
+    def _one(self, codes: np.ndarray, fid: float) -> float:
+        if self._replay is not None and self._pos < len(self._replay):
+            return self._replayed(codes, fid, KIND_QUERY)
+        out = self._task.evaluate(codes.reshape(1, -1), fid)
+        cost, epochs = float(out.cost_s[0]), float(out.epochs[0])
+        self._charge_or_stop(cost, epochs, count=1)
+        self._record(codes, fid, cost, epochs, float(out.val[0]), float(out.report_valid[0]),
+                     float(out.report_test[0]), KIND_QUERY)
+        return float(out.val[0])
+
+    def charge(self, seconds: float, epochs: float = 0.0) -> None:
+        """Charge a method's own training (one-shot methods); the charge that overspends ends it."""
+        if self._replay is not None and self._pos < len(self._replay):
+            self._replayed(None, 0.0, KIND_CHARGE)
+            return
+        self._charge_or_stop(float(seconds), float(epochs), count=0, partial_ok=True)
+        self._record(np.full(self._task.space.n_dims, -1), 0.0, float(seconds), float(epochs),
+                     np.nan, np.nan, np.nan, KIND_CHARGE)
+        if self.exhausted:
+            raise BudgetExhausted
+
+    def submit(self, codes: np.ndarray) -> None:
+        """Record the architecture a one-shot method returns; the harness looks up its report."""
+        codes = np.asarray(codes).reshape(-1)
+        if self._replay is not None and self._pos < len(self._replay):
+            self._replayed(codes, 0.0, KIND_FINAL)
+            return
+        rv, rt = self._task.report(codes.reshape(1, -1))
+        self._record(codes, 0.0, 0.0, 0.0, np.nan, float(rv[0]), float(rt[0]), KIND_FINAL)
+
+    # internals
+    def _charge_or_stop(self, cost: float, epochs: float, count: int, partial_ok: bool = False) -> None:
+        s = self.spent
+        if not self._budget.fits(s.evals + count, s.cost_s + cost, s.epochs + epochs):
+            self.exhausted = True
+            if not partial_ok:  # the query that would overflow is neither charged nor recorded
+                raise BudgetExhausted
+        s.evals += count
+        s.cost_s += cost
+        s.epochs += epochs
+
+    def _record(self, codes: np.ndarray, fid: float, cost: float, epochs: float, val: float,
+                rvalid: float, rtest: float, kind: int) -> None:
+        index = int(self._task.space.index(codes.reshape(1, -1))[0]) if kind != KIND_CHARGE else -1
+        self._recorder.append(codes, {
+            "arch_index": index, "fidelity": fid, "cost_s": cost, "cum_cost_s": self.spent.cost_s,
+            "epochs": epochs, "val": val, "report_valid": rvalid, "report_test": rtest,
+            "wall_s": time.perf_counter() - self._t0, "kind": kind,
+        })
+
+    def _replayed(self, codes: np.ndarray | None, fid: float, kind: int) -> float:
+        r, i = self._replay, self._pos
+        if int(r["kind"][i]) != kind or (codes is not None and not np.array_equal(r.codes[i], codes)):
+            raise ResumeError(
+                f"resume mismatch at row {i}: the method asked for something other than the "
+                "recorded run (nondeterministic method or changed code); delete the file to restart")
+        self._pos += 1
+        self.spent.evals += int(kind == KIND_QUERY)
+        self.spent.cost_s += float(r["cost_s"][i])
+        self.spent.epochs += float(r["epochs"][i])
+        return float(r["val"][i])
+
+
+def describe(evaluator: MeteredEvaluator) -> dict[str, Any]:
+    """Totals charged, for logs and trajectory attributes."""
+    s = evaluator.spent
+    return {"spent_evals": s.evals, "spent_cost_s": s.cost_s, "spent_epochs": s.epochs}

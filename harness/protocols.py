@@ -1,0 +1,64 @@
+"""The extension points: a search space, a task (benchmark x dataset) and a method.
+
+A method is a class registered in ``methods/`` with a frozen ``Config`` dataclass; the harness builds
+it as ``Method(space, rng, config)`` and calls ``method.search(evaluator)``. The method drives its
+own loop and the evaluator raises ``BudgetExhausted`` when the budget is spent.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+
+
+@runtime_checkable
+class SearchSpace(Protocol):
+    """Architectures as integer code vectors of fixed length ``n_dims``."""
+
+    name: str
+    n_dims: int
+
+    def sample(self, rng: np.random.Generator, n: int) -> np.ndarray: ...
+    def mutate(self, codes: np.ndarray, rng: np.random.Generator) -> np.ndarray: ...
+    def parse(self, s: str) -> np.ndarray: ...
+    def format(self, codes: np.ndarray) -> list[str]: ...
+    def index(self, codes: np.ndarray) -> np.ndarray: ...
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a task answers for a batch of evaluations; ``report_*`` are for the harness only."""
+
+    val: np.ndarray          # the validation value a method may see
+    cost_s: np.ndarray       # seconds charged (simulated or measured)
+    epochs: np.ndarray       # epochs charged
+    report_valid: np.ndarray # final-protocol validation accuracy (e.g. hp=200), harness only
+    report_test: np.ndarray  # final-protocol test accuracy, harness only
+
+
+@runtime_checkable
+class Task(Protocol):
+    """One benchmark on one dataset: answers evaluations and says how they are charged."""
+
+    name: str
+    space: SearchSpace
+    fidelities: tuple[float, ...]
+    default_fidelity: float
+
+    def evaluate(self, codes: np.ndarray, fidelity: float) -> Outcome: ...
+    def report(self, codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]: ...
+    def attrs(self) -> dict[str, Any]: ...
+
+
+class Method(Protocol):
+    """A search method; it sees only the metered evaluator, never the task or test values."""
+
+    def search(self, evaluator: Any) -> None: ...
+
+
+@dataclass(frozen=True)
+class NoConfig:
+    """Config of a method without hyperparameters."""
+
+    extra: dict = field(default_factory=dict)
