@@ -237,3 +237,19 @@ def paired_matrix(finals: Finals, task: str, methods: list[str], metric: str) ->
     if not seeds or len(seeds[0]) == 0 or any(not np.array_equal(s, seeds[0]) for s in seeds):
         return None
     return np.column_stack([finals.values(task, m, metric) for m in methods])
+
+
+def rank_blocks(finals: Finals, metric: str = "test") -> tuple[np.ndarray, str]:
+    """(N, k) scores over ``finals.methods`` for the Friedman test, and what a block is.
+
+    When every dataset was run with the same seeds by all methods, each (dataset, seed) is a block
+    (paired runs); otherwise each dataset is one block scored by the mean over seeds. Datasets
+    missing a method are left out.
+    """
+    methods = finals.methods
+    full = [t for t in finals.tasks if all(finals.mask(t, m).any() for m in methods)]
+    paired = [paired_matrix(finals, t, methods, metric) for t in full]
+    if full and all(p is not None for p in paired):
+        return np.vstack(paired), "(dataset, seed) blocks"  # type: ignore[arg-type]
+    means = [[float(np.mean(finals.values(t, m, metric))) for m in methods] for t in full]
+    return np.array(means, dtype=float).reshape(len(full), len(methods)), "datasets"

@@ -3,6 +3,7 @@ Friedman test with the Nemenyi critical difference (Demšar, JMLR 2006)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any, Callable
 
 import numpy as np
 from scipy import stats as sps
@@ -71,9 +72,11 @@ def pairwise_tests(samples: dict[str, np.ndarray], paired: bool,
 
 
 def best_and_ties(samples: dict[str, np.ndarray], pw: Pairwise, alpha: float = 0.05,
-                  higher_is_better: bool = True) -> set[str]:
-    """The method with the best mean plus those the best is not significantly better than."""
-    means = {m: float(np.mean(v)) if len(v) else np.nan for m, v in samples.items()}
+                  higher_is_better: bool = True,
+                  center: Callable[[np.ndarray], Any] = np.mean) -> set[str]:
+    """The method with the best ``center`` (mean) plus those the best is not significantly better
+    than (Holm-adjusted one-sided p >= alpha)."""
+    means = {m: float(center(v)) if len(v) else np.nan for m, v in samples.items()}
     finite = [m for m in pw.methods if np.isfinite(means[m])]
     if not finite:
         return set()

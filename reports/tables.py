@@ -1,0 +1,221 @@
+"""Paper tables in the NB201 layout: rows = methods, a search-cost column, then valid/test per
+dataset (mean ± std, or median [IQR]); the best method and those not significantly worse than it
+(one-sided tests, Holm-corrected) in bold. Markdown, LaTeX booktabs and CSV from one ``Table``.
+
+``compare`` prints its summary with ``summary_markdown(records)``.
+"""
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+from typing import Any, Iterable, Mapping
+
+import numpy as np
+
+from reports.aggregate import METRICS, Finals, finals_from_records, paired_matrix
+from reports.stats import Pairwise, best_and_ties, pairwise_tests
+
+COST_LABELS = {"simulated_s": "cost (sim. s)", "measured_s": "cost (measured s)"}
+MISSING = "—"
+
+
+@dataclass(frozen=True)
+class Cell:
+    """Summary of one (method, task, metric) over seeds."""
+
+    n: int
+    mean: float
+    std: float
+    median: float
+    q25: float
+    q75: float
+    bold: bool = False
+
+
+def summarize(values: np.ndarray, bold: bool = False) -> Cell:
+    v = np.asarray(values, float)
+    v = v[~np.isnan(v)]
+    if len(v) == 0:
+        return Cell(0, np.nan, np.nan, np.nan, np.nan, np.nan, False)
+    q25, med, q75 = np.percentile(v, [25, 50, 75])
+    std = float(v.std(ddof=1)) if len(v) > 1 else 0.0
+    return Cell(len(v), float(v.mean()), std, float(med), float(q25), float(q75), bold)
+
+
+@dataclass(frozen=True)
+class Table:
+    """Everything the renderers print; ``cells[(method, task, metric)]`` is absent for no runs."""
+
+    methods: list[str]
+    tasks: list[str]
+    cells: dict[tuple[str, str, str], Cell]
+    cost: dict[tuple[str, str], Cell]  # (method, "cost" | "wall") over all of the method's runs
+    tests: dict[tuple[str, str], Pairwise]  # (task, metric) -> pairwise one-sided tests
+    cost_unit: str
+    median: bool
+    alpha: float
+
+
+def build_table(finals: Finals, median: bool = False, alpha: float = 0.05) -> Table:
+    """Summaries, pairwise tests and bold marks for every (method, task, metric) in ``finals``.
+
+    Tests are Wilcoxon signed-rank when all methods on a task ran the same seeds, else
+    Mann-Whitney U; each (task, metric) is one Holm family.
+    """
+    methods, tasks = finals.methods, finals.tasks
+    cells: dict[tuple[str, str, str], Cell] = {}
+    tests: dict[tuple[str, str], Pairwise] = {}
+    for task in tasks:
+        present = [m for m in methods if finals.mask(task, m).any()]
+        for metric in METRICS:
+            samples = {m: finals.values(task, m, metric) for m in present}
+            bold: set[str] = set()
+            if len(present) > 1:
+                paired = paired_matrix(finals, task, present, metric) is not None
+                tests[(task, metric)] = pw = pairwise_tests(samples, paired)
+                center = np.median if median else np.mean
+                bold = best_and_ties(samples, pw, alpha, center=center)
+            for m in present:
+                cells[(m, task, metric)] = summarize(samples[m], m in bold)
+    cost = {}
+    for m in methods:
+        sel = finals.method == m
+        cost[(m, "cost")] = summarize(finals.cost[sel])
+        cost[(m, "wall")] = summarize(finals.wall[sel])
+    return Table(methods, tasks, cells, cost, tests, finals.cost_unit, median, alpha)
+
+
+def _num(x: float) -> str:
+    if not np.isfinite(x):
+        return MISSING
+    if abs(x) >= 100:
+        return f"{x:,.0f}"
+    return f"{x:.1f}" if abs(x) >= 10 else f"{x:.3g}"
+
+
+def cell_text(c: Cell | None, median: bool, pm: str = "±") -> str:
+    """'93.92 ± 0.30', or '93.90 [93.70, 94.10]' for median/IQR; a dash when there are no runs."""
+    if c is None or c.n == 0:
+        return MISSING
+    if median:
+        return f"{c.median:.2f} [{c.q25:.2f}, {c.q75:.2f}]"
+    return f"{c.mean:.2f}" if c.n == 1 else f"{c.mean:.2f} {pm} {c.std:.2f}"
+
+
+def table_grid(t: Table, pm: str = "±") -> tuple[list[str], list[list[tuple[str, bool]]]]:
+    """Header and rows of (text, bold) shared by the Markdown, LaTeX and HTML renderers."""
+    header = ["method", COST_LABELS.get(t.cost_unit, f"cost ({t.cost_unit})"), "wall (s)"]
+    header += [f"{task} {metric}" for task in t.tasks for metric in METRICS]
+    rows = []
+    for m in t.methods:
+        row = [(m, False), (_num(t.cost[(m, "cost")].mean), False), (_num(t.cost[(m, "wall")].mean), False)]
+        for task in t.tasks:
+            for metric in METRICS:
+                c = t.cells.get((m, task, metric))
+                row.append((cell_text(c, t.median, pm), bool(c and c.bold)))
+        rows.append(row)
+    return header, rows
+
+
+def caption(t: Table) -> str:
+    stat = "median [IQR]" if t.median else "mean ± std"
+    names = sorted({pw.test for pw in t.tests.values()})
+    how = f"; bold: best and not significantly worse (one-sided {', '.join(names)}, Holm, α={t.alpha:g})" \
+        if names else ""
+    return f"Final incumbent accuracy (%), {stat} over seeds{how}."
+
+
+def to_markdown(t: Table) -> str:
+    header, rows = table_grid(t)
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for row in rows:
+        lines.append("| " + " | ".join(f"**{s}**" if b else s for s, b in row) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def _tex(s: str) -> str:
+    return s.replace("\\", r"\textbackslash{}").replace("_", r"\_").replace("%", r"\%").replace("&", r"\&")
+
+
+def to_latex(t: Table) -> str:
+    """A booktabs tabular with one multicolumn group (valid, test) per dataset."""
+    _, rows = table_grid(t, pm=r"$\pm$")
+    cost_label = COST_LABELS.get(t.cost_unit, f"cost ({t.cost_unit})")
+    out = [f"% {caption(t)}", r"\begin{tabular}{l" + "r" * 2 + "c" * (2 * len(t.tasks)) + "}", r"\toprule"]
+    groups = " & ".join(rf"\multicolumn{{2}}{{c}}{{{_tex(task)}}}" for task in t.tasks)
+    out.append(" & & & " + groups + r" \\")
+    out.append(" ".join(rf"\cmidrule(lr){{{4 + 2 * i}-{5 + 2 * i}}}" for i in range(len(t.tasks))))
+    out.append(f"Method & {_tex(cost_label)} & wall (s) & " + " & ".join(["valid & test"] * len(t.tasks))
+               + r" \\")
+    out.append(r"\midrule")
+    for row in rows:
+        cells = [_tex(s) if i == 0 else s.replace(",", "{,}") for i, (s, _) in enumerate(row)]
+        cells = [rf"\textbf{{{c}}}" if b else c for c, (_, b) in zip(cells, row)]
+        out.append(" & ".join(cells).replace("—", "--") + r" \\")
+    out += [r"\bottomrule", r"\end{tabular}"]
+    return "\n".join(out) + "\n"
+
+
+def to_csv(t: Table) -> str:
+    """Long format: one line per (method, dataset, metric) with n, mean, std, median, q25, q75, bold."""
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(["method", "dataset", "metric", "n", "mean", "std", "median", "q25", "q75", "bold"])
+    for (m, task, metric), c in sorted(t.cells.items()):
+        w.writerow([m, task, metric, c.n, *(f"{x:.6g}" for x in (c.mean, c.std, c.median, c.q25, c.q75)),
+                    int(c.bold)])
+    for (m, what), c in sorted(t.cost.items()):
+        unit = t.cost_unit if what == "cost" else "measured_s"
+        w.writerow([m, "all", f"{what}_{unit}", c.n,
+                    *(f"{x:.6g}" for x in (c.mean, c.std, c.median, c.q25, c.q75)), 0])
+    return buf.getvalue()
+
+
+def pairwise_grid(t: Table) -> tuple[list[str], list[list[tuple[str, bool]]]]:
+    """Holm-adjusted one-sided p-values, one row per ordered pair "A > B"; bold when < alpha."""
+    cols = [k for k in ((task, m) for task in t.tasks for m in METRICS) if k in t.tests]
+    header = ["H1"] + [f"{task} {metric}" for task, metric in cols]
+    rows = []
+    for i, a in enumerate(t.methods):
+        for j, b in enumerate(t.methods):
+            if i == j:
+                continue
+            row = [(f"{a} > {b}", False)]
+            for key in cols:
+                pw = t.tests[key]
+                if a in pw.methods and b in pw.methods:
+                    p = pw.p_holm[pw.methods.index(a), pw.methods.index(b)]
+                    row.append((f"{p:.3g}", bool(p < t.alpha)))
+                else:
+                    row.append((MISSING, False))
+            rows.append(row)
+    return header, rows
+
+
+def pairwise_markdown(t: Table) -> str:
+    header, rows = pairwise_grid(t)
+    if len(header) == 1:
+        return "No pairwise tests (fewer than two methods per dataset).\n"
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(f"**{s}**" if b else s for s, b in row) + " |" for row in rows]
+    return "\n".join(lines) + "\n"
+
+
+def summary_markdown(records: Iterable[Mapping[str, Any]], median: bool = False,
+                     cost_unit: str = "simulated_s") -> str:
+    """The paper table for in-memory final results, as Markdown (what ``compare`` prints).
+
+    Args:
+        records: one dict per finished run with keys ``method`` (str), ``dataset`` (str),
+            ``seed`` (int), ``report_valid`` and ``report_test`` (final incumbent accuracy, %),
+            ``cost_s`` (total cost charged, in ``cost_unit``); optional ``wall_s``.
+        median: show median [IQR] instead of mean ± std.
+        cost_unit: "simulated_s" or "measured_s", for the cost column's header.
+
+    Example:
+        >>> print(summary_markdown([{"method": "rs", "dataset": "c10", "seed": 0,
+        ...     "report_valid": 90.0, "report_test": 93.0, "cost_s": 12000.0}]).splitlines()[2])
+        | rs | 12,000 | — | 90.00 | 93.00 |
+    """
+    return to_markdown(build_table(finals_from_records(records, cost_unit), median=median))
