@@ -177,6 +177,7 @@ class Finals:
     test: np.ndarray     # (n,) final incumbent report_test
     cost: np.ndarray     # (n,) total cost charged, in cost_unit
     wall: np.ndarray     # (n,) measured wall-clock seconds (NaN when unknown)
+    evals: np.ndarray    # (n,) number of queries (NaN when unknown)
     cost_unit: str = "simulated_s"
 
     @property
@@ -191,7 +192,7 @@ class Finals:
         return (self.task == task) & (self.method == method)
 
     def values(self, task: str, method: str, metric: str) -> np.ndarray:
-        """Values of one (task, method) ordered by seed; ``metric`` is valid/test/cost/wall."""
+        """Values of one (task, method) ordered by seed; ``metric`` is valid/test/cost/wall/evals."""
         m = self.mask(task, method)
         order = np.argsort(self.seed[m], kind="stable")
         return getattr(self, metric)[m][order]
@@ -208,6 +209,7 @@ def finals_from_runs(runset: RunSet) -> Finals:
         seed=np.array([r.seed for r in rs], dtype=np.int64),
         valid=np.array([r.final_valid for r in rs]), test=np.array([r.final_test for r in rs]),
         cost=np.array([r.final_cost for r in rs]), wall=np.array([r.wall_s for r in rs]),
+        evals=np.array([r.n_evals for r in rs], dtype=float),
         cost_unit=runset.cost_unit)
 
 
@@ -217,7 +219,7 @@ RECORD_KEYS = ("method", "dataset", "seed", "report_valid", "report_test", "cost
 def finals_from_records(records: Iterable[Mapping[str, Any]],
                         cost_unit: str = "simulated_s") -> Finals:
     """Finals from dicts with keys method, dataset, seed, report_valid, report_test, cost_s
-    (optional wall_s); a missing key raises DataError naming it."""
+    (optional: wall_s, n_evals); a missing key raises DataError naming it."""
     recs = list(records)
     for i, rec in enumerate(recs):
         missing = [k for k in RECORD_KEYS if k not in rec]
@@ -228,6 +230,7 @@ def finals_from_records(records: Iterable[Mapping[str, Any]],
         method=np.array([str(r["method"]) for r in recs]), task=np.array([str(r["dataset"]) for r in recs]),
         seed=col("seed", np.int64), valid=col("report_valid"), test=col("report_test"),
         cost=col("cost_s"), wall=np.array([float(r.get("wall_s", np.nan)) for r in recs]),
+        evals=np.array([float(r.get("n_evals", np.nan)) for r in recs]),
         cost_unit=cost_unit)
 
 
@@ -251,5 +254,5 @@ def rank_blocks(finals: Finals, metric: str = "test") -> tuple[np.ndarray, str]:
     paired = [paired_matrix(finals, t, methods, metric) for t in full]
     if full and all(p is not None for p in paired):
         return np.vstack(paired), "(dataset, seed) blocks"  # type: ignore[arg-type]
-    means = [[float(np.mean(finals.values(t, m, metric))) for m in methods] for t in full]
+    means = [[float(np.nanmean(finals.values(t, m, metric))) for m in methods] for t in full]
     return np.array(means, dtype=float).reshape(len(full), len(methods)), "datasets"

@@ -16,7 +16,7 @@ import numpy as np
 
 from harness.errors import DataError, HarnessError
 from harness.recorder import STATUS_COMPLETE, read_trajectory
-from harness.trajectory import Trajectory, incumbent_rows
+from harness.trajectory import KIND_QUERY, Trajectory, incumbent_rows
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +46,7 @@ class Run:
     inc_valid: np.ndarray   # (n,) report_valid of the incumbent after each row (NaN before one)
     inc_test: np.ndarray    # (n,) report_test of the incumbent after each row
     wall_s: float           # measured wall-clock seconds of the whole run
+    n_evals: int            # query rows (kind 0)
 
     @property
     def task(self) -> tuple[str, str]:
@@ -110,6 +111,7 @@ def run_from_trajectory(traj: Trajectory, path: Path) -> Run:
         inc_valid=np.where(has, traj["report_valid"][safe], np.nan),
         inc_test=np.where(has, traj["report_test"][safe], np.nan),
         wall_s=float(np.nanmax(wall)) if len(wall) else 0.0,
+        n_evals=int(np.sum(traj["kind"] == KIND_QUERY)),
     )
 
 

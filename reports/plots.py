@@ -10,6 +10,7 @@ from typing import Sequence
 
 import numpy as np
 from matplotlib.figure import Figure
+from matplotlib.ticker import FormatStrFormatter, LogLocator, NullFormatter
 
 from reports.aggregate import Curves, Finals
 from reports.stats import Friedman, cd_groups
@@ -65,6 +66,9 @@ def plot_anytime(curves: Curves, methods: Sequence[str], tasks: Sequence[tuple[s
         ax.set_xscale("log")
         if curves.regret:
             ax.set_yscale("log", nonpositive="mask")
+            ax.yaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
+            ax.yaxis.set_major_formatter(FormatStrFormatter("%g"))
+            ax.yaxis.set_minor_formatter(NullFormatter())
         ax.set_title(f"{labels[task]} (n={max(b.n for (t, _), b in curves.bands.items() if t == task)} seeds)")
         ax.set_xlabel(f"search cost ({unit}, log scale)")
         ax.grid(True, which="major", alpha=0.3)

@@ -40,6 +40,11 @@ class Pairwise:
 
 def _one_sided(a: np.ndarray, b: np.ndarray, paired: bool, greater: bool) -> float:
     alt = "greater" if greater else "less"
+    if paired:  # drop seeds where either value is missing
+        keep = ~(np.isnan(a) | np.isnan(b))
+        a, b = a[keep], b[keep]
+    else:
+        a, b = a[~np.isnan(a)], b[~np.isnan(b)]
     if len(a) < 1 or len(b) < 1:
         return float("nan")
     if paired:
@@ -53,6 +58,8 @@ def _one_sided(a: np.ndarray, b: np.ndarray, paired: bool, greater: bool) -> flo
 def pairwise_tests(samples: dict[str, np.ndarray], paired: bool,
                    higher_is_better: bool = True) -> Pairwise:
     """One-sided test for every ordered pair of methods, Holm-corrected over all k(k-1) pairs.
+
+    NaN values (a report value missing from the benchmark) are left out, pairwise when paired.
 
     ``samples`` maps method -> final values; when ``paired`` they must be aligned by seed
     (same length, same order) and the Wilcoxon signed-rank test is used, else Mann-Whitney U.
@@ -76,7 +83,8 @@ def best_and_ties(samples: dict[str, np.ndarray], pw: Pairwise, alpha: float = 0
                   center: Callable[[np.ndarray], Any] = np.mean) -> set[str]:
     """The method with the best ``center`` (mean) plus those the best is not significantly better
     than (Holm-adjusted one-sided p >= alpha)."""
-    means = {m: float(center(v)) if len(v) else np.nan for m, v in samples.items()}
+    vals = {m: np.asarray(v, float)[~np.isnan(np.asarray(v, float))] for m, v in samples.items()}
+    means = {m: float(center(v)) if len(v) else np.nan for m, v in vals.items()}
     finite = [m for m in pw.methods if np.isfinite(means[m])]
     if not finite:
         return set()

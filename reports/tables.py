@@ -14,9 +14,11 @@ from typing import Any, Iterable, Mapping
 import numpy as np
 
 from reports.aggregate import METRICS, Finals, finals_from_records, paired_matrix
+from reports.load import IncompatibleRunsError
 from reports.stats import Pairwise, best_and_ties, pairwise_tests
 
 COST_LABELS = {"simulated_s": "cost (sim. s)", "measured_s": "cost (measured s)"}
+SIDE_COLUMNS = ("cost", "wall", "evals")  # per-method columns before the accuracy columns
 MISSING = "—"
 
 
@@ -24,7 +26,8 @@ MISSING = "—"
 class Cell:
     """Summary of one (method, task, metric) over seeds."""
 
-    n: int
+    n: int          # values present
+    runs: int       # runs, including those whose value is missing (NaN)
     mean: float
     std: float
     median: float
@@ -34,13 +37,15 @@ class Cell:
 
 
 def summarize(values: np.ndarray, bold: bool = False) -> Cell:
+    """Mean, std (ddof=1), median and quartiles of the non-NaN values."""
     v = np.asarray(values, float)
+    runs = len(v)
     v = v[~np.isnan(v)]
     if len(v) == 0:
-        return Cell(0, np.nan, np.nan, np.nan, np.nan, np.nan, False)
+        return Cell(0, runs, np.nan, np.nan, np.nan, np.nan, np.nan, False)
     q25, med, q75 = np.percentile(v, [25, 50, 75])
     std = float(v.std(ddof=1)) if len(v) > 1 else 0.0
-    return Cell(len(v), float(v.mean()), std, float(med), float(q25), float(q75), bold)
+    return Cell(len(v), runs, float(v.mean()), std, float(med), float(q25), float(q75), bold)
 
 
 @dataclass(frozen=True)
@@ -50,7 +55,7 @@ class Table:
     methods: list[str]
     tasks: list[str]
     cells: dict[tuple[str, str, str], Cell]
-    cost: dict[tuple[str, str], Cell]  # (method, "cost" | "wall") over all of the method's runs
+    cost: dict[tuple[str, str], Cell]  # (method, one of SIDE_COLUMNS) over all the method's runs
     tests: dict[tuple[str, str], Pairwise]  # (task, metric) -> pairwise one-sided tests
     cost_unit: str
     median: bool
@@ -78,11 +83,7 @@ def build_table(finals: Finals, median: bool = False, alpha: float = 0.05) -> Ta
                 bold = best_and_ties(samples, pw, alpha, center=center)
             for m in present:
                 cells[(m, task, metric)] = summarize(samples[m], m in bold)
-    cost = {}
-    for m in methods:
-        sel = finals.method == m
-        cost[(m, "cost")] = summarize(finals.cost[sel])
-        cost[(m, "wall")] = summarize(finals.wall[sel])
+    cost = {(m, k): summarize(getattr(finals, k)[finals.method == m]) for m in methods for k in SIDE_COLUMNS}
     return Table(methods, tasks, cells, cost, tests, finals.cost_unit, median, alpha)
 
 
@@ -95,21 +96,27 @@ def _num(x: float) -> str:
 
 
 def cell_text(c: Cell | None, median: bool, pm: str = "±") -> str:
-    """'93.92 ± 0.30', or '93.90 [93.70, 94.10]' for median/IQR; a dash when there are no runs."""
+    """'93.92 ± 0.30', or '93.90 [93.70, 94.10]' for median/IQR; a dash when there are no values;
+    ' (n=4)' when only some runs have a value."""
     if c is None or c.n == 0:
         return MISSING
     if median:
-        return f"{c.median:.2f} [{c.q25:.2f}, {c.q75:.2f}]"
-    return f"{c.mean:.2f}" if c.n == 1 else f"{c.mean:.2f} {pm} {c.std:.2f}"
+        text = f"{c.median:.2f} [{c.q25:.2f}, {c.q75:.2f}]"
+    else:
+        text = f"{c.mean:.2f}" if c.n == 1 else f"{c.mean:.2f} {pm} {c.std:.2f}"
+    return text if c.n == c.runs else f"{text} (n={c.n})"
 
 
 def table_grid(t: Table, pm: str = "±") -> tuple[list[str], list[list[tuple[str, bool]]]]:
     """Header and rows of (text, bold) shared by the Markdown, LaTeX and HTML renderers."""
-    header = ["method", COST_LABELS.get(t.cost_unit, f"cost ({t.cost_unit})"), "wall (s)"]
+    labels = {"cost": COST_LABELS.get(t.cost_unit, f"cost ({t.cost_unit})"), "wall": "wall (s)",
+              "evals": "evals/run"}
+    side = [k for k in SIDE_COLUMNS if any(t.cost[(m, k)].n for m in t.methods)]  # known somewhere
+    header = ["method", *(labels[k] for k in side)]
     header += [f"{task} {metric}" for task in t.tasks for metric in METRICS]
     rows = []
     for m in t.methods:
-        row = [(m, False), (_num(t.cost[(m, "cost")].mean), False), (_num(t.cost[(m, "wall")].mean), False)]
+        row = [(m, False), *((_num(t.cost[(m, k)].mean), False) for k in side)]
         for task in t.tasks:
             for metric in METRICS:
                 c = t.cells.get((m, task, metric))
@@ -140,13 +147,14 @@ def _tex(s: str) -> str:
 
 def to_latex(t: Table) -> str:
     """A booktabs tabular with one multicolumn group (valid, test) per dataset."""
-    _, rows = table_grid(t, pm=r"$\pm$")
-    cost_label = COST_LABELS.get(t.cost_unit, f"cost ({t.cost_unit})")
-    out = [f"% {caption(t)}", r"\begin{tabular}{l" + "r" * 2 + "c" * (2 * len(t.tasks)) + "}", r"\toprule"]
+    header, rows = table_grid(t, pm=r"$\pm$")
+    lead = len(header) - 2 * len(t.tasks)  # method + side columns
+    out = [f"% {caption(t)}", r"\begin{tabular}{l" + "r" * (lead - 1) + "c" * (2 * len(t.tasks)) + "}",
+           r"\toprule"]
     groups = " & ".join(rf"\multicolumn{{2}}{{c}}{{{_tex(task)}}}" for task in t.tasks)
-    out.append(" & & & " + groups + r" \\")
-    out.append(" ".join(rf"\cmidrule(lr){{{4 + 2 * i}-{5 + 2 * i}}}" for i in range(len(t.tasks))))
-    out.append(f"Method & {_tex(cost_label)} & wall (s) & " + " & ".join(["valid & test"] * len(t.tasks))
+    out.append(" & " * lead + groups + r" \\")
+    out.append(" ".join(rf"\cmidrule(lr){{{lead + 1 + 2 * i}-{lead + 2 + 2 * i}}}" for i in range(len(t.tasks))))
+    out.append(" & ".join(["Method", *(_tex(h) for h in header[1:lead])] + ["valid & test"] * len(t.tasks))
                + r" \\")
     out.append(r"\midrule")
     for row in rows:
@@ -165,9 +173,9 @@ def to_csv(t: Table) -> str:
     for (m, task, metric), c in sorted(t.cells.items()):
         w.writerow([m, task, metric, c.n, *(f"{x:.6g}" for x in (c.mean, c.std, c.median, c.q25, c.q75)),
                     int(c.bold)])
+    names = {"cost": f"cost_{t.cost_unit}", "wall": "wall_measured_s", "evals": "evals"}
     for (m, what), c in sorted(t.cost.items()):
-        unit = t.cost_unit if what == "cost" else "measured_s"
-        w.writerow([m, "all", f"{what}_{unit}", c.n,
+        w.writerow([m, "all", names[what], c.n,
                     *(f"{x:.6g}" for x in (c.mean, c.std, c.median, c.q25, c.q75)), 0])
     return buf.getvalue()
 
@@ -209,13 +217,21 @@ def summary_markdown(records: Iterable[Mapping[str, Any]], median: bool = False,
     Args:
         records: one dict per finished run with keys ``method`` (str), ``dataset`` (str),
             ``seed`` (int), ``report_valid`` and ``report_test`` (final incumbent accuracy, %),
-            ``cost_s`` (total cost charged, in ``cost_unit``); optional ``wall_s``.
+            ``cost_s`` (total cost charged, in ``cost_unit``); optional ``wall_s`` (measured
+            seconds) and ``n_evals`` (queries), each shown as a column when present. Other keys
+            are ignored. NaN accuracies are left out and the cell says ``(n=...)``.
         median: show median [IQR] instead of mean ± std.
-        cost_unit: "simulated_s" or "measured_s", for the cost column's header.
+        cost_unit: "simulated_s" or "measured_s", for the cost column's header; the records'
+            own ``cost_unit`` key wins when they all carry the same one.
 
     Example:
         >>> print(summary_markdown([{"method": "rs", "dataset": "c10", "seed": 0,
         ...     "report_valid": 90.0, "report_test": 93.0, "cost_s": 12000.0}]).splitlines()[2])
-        | rs | 12,000 | — | 90.00 | 93.00 |
+        | rs | 12,000 | 90.00 | 93.00 |
     """
-    return to_markdown(build_table(finals_from_records(records, cost_unit), median=median))
+    recs = list(records)
+    units = {str(r["cost_unit"]) for r in recs if "cost_unit" in r}
+    if len(units) > 1:
+        raise IncompatibleRunsError(f"results mix cost units: {', '.join(sorted(units))}")
+    unit = units.pop() if units else cost_unit
+    return to_markdown(build_table(finals_from_records(recs, unit), median=median))
