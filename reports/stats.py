@@ -48,11 +48,31 @@ def _one_sided(a: np.ndarray, b: np.ndarray, paired: bool, greater: bool) -> flo
     if len(a) < 1 or len(b) < 1:
         return float("nan")
     if paired:
-        d = a - b
-        if np.all(d == 0):
-            return 1.0  # identical results: no evidence either way
-        return float(sps.wilcoxon(a, b, alternative=alt, zero_method="zsplit").pvalue)
+        return signed_rank_exact(a - b, greater)
     return float(sps.mannwhitneyu(a, b, alternative=alt).pvalue)
+
+
+def signed_rank_exact(d: np.ndarray, greater: bool = True) -> float:
+    """Exact one-sided Wilcoxon signed-rank p-value of differences ``d`` (H1: d > 0 if ``greater``).
+
+    Zero differences are dropped (Wilcoxon's convention); tied |d| get mid-ranks and the null
+    distribution of the positive rank sum is enumerated for those ranks by dynamic programming,
+    so ties and small samples stay exact and deterministic (scipy falls back to a slow random
+    permutation test there).
+    """
+    d = np.asarray(d, float)
+    d = d[d != 0]
+    if len(d) == 0:
+        return 1.0  # identical results: no evidence either way
+    r2 = np.rint(2 * sps.rankdata(np.abs(d))).astype(np.int64)  # doubled mid-ranks are integers
+    t = int(r2[d > 0].sum())
+    prob = np.zeros(int(r2.sum()) + 1)
+    prob[0] = 1.0
+    for r in r2:  # each rank joins the positive sum with probability 1/2
+        shifted = np.zeros_like(prob)
+        shifted[r:] = prob[:-r]
+        prob = 0.5 * (prob + shifted)
+    return float(min(1.0, prob[t:].sum() if greater else prob[:t + 1].sum()))
 
 
 def pairwise_tests(samples: dict[str, np.ndarray], paired: bool,

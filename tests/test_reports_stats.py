@@ -64,8 +64,22 @@ def test_pairwise_unpaired_and_paired():
     assert pw.p[1, 0] > 0.5
     assert best_and_ties({"a": a, "b": b}, pw) == {"a"}
     pp = pairwise_tests({"a": a, "b": b}, paired=True)
-    assert pp.p[0, 1] == pytest.approx(sps.wilcoxon(a, b, alternative="greater").pvalue)
+    assert pp.p[0, 1] == pytest.approx(1 / 1024)  # all ten differences positive
     assert "Wilcoxon" in pp.test
     same = pairwise_tests({"a": b, "b": b.copy()}, paired=True)
     assert same.p[0, 1] == 1.0
     assert best_and_ties({"a": b, "b": b.copy()}, same) == {"a", "b"}
+
+
+def test_signed_rank_exact_matches_scipy_without_ties_and_handles_ties():
+    from reports.stats import signed_rank_exact
+
+    d = np.array([0.3, -0.1, 0.8, 1.2, 0.5, -0.45, 0.9, 0.05])
+    for greater in (True, False):
+        ref = sps.wilcoxon(d, alternative="greater" if greater else "less", method="exact").pvalue
+        assert signed_rank_exact(d, greater) == pytest.approx(ref)
+    # ten equal positive differences: only the all-positive sign pattern reaches T = 55
+    assert signed_rank_exact(np.full(10, 0.5)) == pytest.approx(1 / 1024)
+    # zeros are dropped: [1, 1, 0] behaves like [1, 1] -> p = 1/4
+    assert signed_rank_exact(np.array([1.0, 1.0, 0.0])) == pytest.approx(0.25)
+    assert signed_rank_exact(np.zeros(4)) == 1.0
