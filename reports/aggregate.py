@@ -147,19 +147,36 @@ def average_ranks(scores: np.ndarray, higher_is_better: bool = True) -> np.ndarr
     return r.mean(axis=0)
 
 
-def ranks_over_time(curves: Curves, methods: list[str],
-                    tasks: list[tuple[str, str]]) -> np.ndarray:
-    """(k, n_grid) rank of each method's centre line, averaged over tasks where all k are present."""
-    full = [t for t in tasks if all((t, m) in curves.bands for m in methods)]
-    if not full:
-        return np.full((len(methods), len(curves.grid)), np.nan)
-    # stack (tasks, k, grid); rank the k methods within each (task, time point)
-    cube = np.stack([[curves.bands[(t, m)].center for m in methods] for t in full])
-    higher = not curves.regret
-    out = np.empty((len(methods), len(curves.grid)))
-    for j in range(len(curves.grid)):
-        out[:, j] = average_ranks(cube[:, :, j], higher_is_better=higher)
-    return out
+def ranks_over_time(runset: RunSet, grid: np.ndarray, metric: str = "test") -> tuple[np.ndarray, str]:
+    """(k, n_grid) average rank (1 = best) of ``runset.methods`` at each budget point, and the block.
+
+    On a task where every method ran the same seeds, the methods are ranked within each
+    (task, seed) at each point; on other tasks their mean curves are ranked once per task. Ranks are
+    averaged over all blocks, from the first point where every block has all k incumbents (NaN
+    before); tasks missing a method are left out. The second value says what was averaged.
+    """
+    methods = runset.methods
+    blocks, paired_all = [], True
+    for task in runset.tasks:
+        per = [runset.select(m, task) for m in methods]
+        if any(not runs for runs in per):
+            continue
+        mats = [anytime_matrix(runs, grid, metric) for runs in per]  # k x (seeds, grid)
+        if all([r.seed for r in runs] == [r.seed for r in per[0]] for runs in per):
+            blocks.append(np.stack(mats, axis=1))  # (seeds, k, grid)
+        else:
+            paired_all = False
+            blocks.append(np.stack([m.mean(axis=0) for m in mats])[None])  # (1, k, grid)
+    if not blocks:
+        return np.full((len(methods), len(grid)), np.nan), "no task has every method"
+    cube = np.concatenate(blocks)  # (N, k, grid)
+    complete = ~np.isnan(cube).any(axis=1, keepdims=True)
+    ranks = sps.rankdata(-np.nan_to_num(cube, nan=0.0), axis=1)  # 1 = highest value
+    count = complete.sum(axis=0)  # (1, grid): blocks with every method present
+    total = np.where(complete, ranks, 0.0).sum(axis=0)
+    out = np.where(count == cube.shape[0], total / cube.shape[0], np.nan)
+    what = "(dataset, seed) blocks" if paired_all else "datasets (mean curves)"
+    return out, f"{cube.shape[0]} {what}"
 
 
 @dataclass(frozen=True)

@@ -9,8 +9,9 @@ from pathlib import Path
 from typing import Sequence
 
 import numpy as np
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
-from matplotlib.ticker import FormatStrFormatter, LogLocator, NullFormatter
+from matplotlib.ticker import FormatStrFormatter, FuncFormatter, LogLocator, NullFormatter
 
 from reports.aggregate import Curves, Finals
 from reports.stats import Friedman, cd_groups
@@ -28,12 +29,28 @@ def method_colors(methods: Sequence[str]) -> dict[str, tuple[float, ...]]:
 
 
 def save(fig: Figure, stem: Path) -> list[Path]:
-    """Write ``stem``.png (150 dpi) and ``stem``.pdf; returns both paths."""
+    """Write ``stem``.png (150 dpi) and ``stem``.pdf; returns both paths.
+
+    The constrained layout is solved once, then frozen, so the second format costs no re-layout.
+    """
     stem.parent.mkdir(parents=True, exist_ok=True)
     paths = [stem.with_suffix(".png"), stem.with_suffix(".pdf")]
-    for p in paths:
-        fig.savefig(p, dpi=150, bbox_inches="tight")
+    fig.savefig(paths[0], dpi=150)
+    fig.set_layout_engine("none")
+    fig.savefig(paths[1])
     return paths
+
+
+def _plain(value: float, _pos: object = None) -> str:
+    return f"{value:,.0f}" if value >= 1 else f"{value:g}"
+
+
+def _log_cost_axis(ax: Axes, cost_unit: str) -> None:
+    """Log x axis of search cost with plain numbers (1,000 rather than 10^3)."""
+    ax.set_xscale("log")
+    ax.xaxis.set_major_formatter(FuncFormatter(_plain))
+    ax.xaxis.set_minor_formatter(NullFormatter())
+    ax.set_xlabel(f"search cost ({UNIT_WORDS.get(cost_unit, cost_unit)}, log scale)")
 
 
 def _panels(n: int, height: float = 3.4) -> tuple[Figure, list]:
@@ -52,7 +69,6 @@ def plot_anytime(curves: Curves, methods: Sequence[str], tasks: Sequence[tuple[s
     """Incumbent accuracy (or regret) vs cost on a log axis, one panel per dataset, with band."""
     colors = method_colors(methods)
     fig, axes = _panels(len(tasks))
-    unit = UNIT_WORDS.get(curves.cost_unit, curves.cost_unit)
     what = METRIC_WORDS[curves.metric]
     ylabel = (f"{what} regret (%, vs best found)" if curves.regret
               else f"incumbent {what} accuracy (%)")
@@ -61,35 +77,34 @@ def plot_anytime(curves: Curves, methods: Sequence[str], tasks: Sequence[tuple[s
             band = curves.bands.get((task, m))
             if band is None:
                 continue
-            ax.plot(curves.grid, band.center, color=colors[m], lw=1.6, label=m)
-            ax.fill_between(curves.grid, band.lo, band.hi, color=colors[m], alpha=0.2, lw=0)
-        ax.set_xscale("log")
+            ax.plot(curves.grid, band.center, color=colors[m], lw=1.6, label=m, drawstyle="steps-post")
+            ax.fill_between(curves.grid, band.lo, band.hi, color=colors[m], alpha=0.2, lw=0,
+                            step="post")
+        _log_cost_axis(ax, curves.cost_unit)
         if curves.regret:
             ax.set_yscale("log", nonpositive="mask")
             ax.yaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
             ax.yaxis.set_major_formatter(FormatStrFormatter("%g"))
             ax.yaxis.set_minor_formatter(NullFormatter())
         ax.set_title(f"{labels[task]} (n={max(b.n for (t, _), b in curves.bands.items() if t == task)} seeds)")
-        ax.set_xlabel(f"search cost ({unit}, log scale)")
         ax.grid(True, which="major", alpha=0.3)
     axes[0].set_ylabel(f"{ylabel}\n{curves.statistic}")
     _legend(fig, axes, len(methods))
     return save(fig, stem)
 
 
-def plot_ranks(grid: np.ndarray, ranks: np.ndarray, methods: Sequence[str], cost_unit: str,
-               n_tasks: int, stem: Path) -> list[Path]:
-    """Average rank (1 = best) of each method's centre line over time, across datasets."""
+def plot_ranks(grid: np.ndarray, ranks: np.ndarray, block_word: str, methods: Sequence[str],
+               cost_unit: str, stem: Path) -> list[Path]:
+    """Average rank (1 = best) of each method over time, across datasets (and seeds)."""
     colors = method_colors(methods)
     fig, (ax,) = _panels(1)
     for i, m in enumerate(methods):
-        ax.plot(grid, ranks[i], color=colors[m], lw=1.6, label=m)
-    ax.set_xscale("log")
+        ax.plot(grid, ranks[i], color=colors[m], lw=1.6, label=m, drawstyle="steps-post")
+    _log_cost_axis(ax, cost_unit)
     ax.set_ylim(len(methods) + 0.2, 0.8)  # rank 1 at the top
     ax.set_yticks(range(1, len(methods) + 1))
-    ax.set_xlabel(f"search cost ({UNIT_WORDS.get(cost_unit, cost_unit)}, log scale)")
     ax.set_ylabel("average rank (1 = best)")
-    ax.set_title(f"average rank over {n_tasks} dataset(s)")
+    ax.set_title(f"rank of incumbent test accuracy,\naveraged over {block_word}", fontsize=10)
     ax.grid(True, alpha=0.3)
     _legend(fig, [ax], len(methods))
     return save(fig, stem)

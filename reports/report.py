@@ -71,8 +71,8 @@ def write_report(root: str | os.PathLike, out: str | os.PathLike | None = None,
     figs = {
         "anytime_test": plot_anytime(curves, methods, tasks, labels, fig_dir / "anytime_test"),
         "anytime_regret": plot_anytime(regret, methods, tasks, labels, fig_dir / "anytime_regret"),
-        "rank": plot_ranks(curves.grid, ranks_over_time(curves, methods, tasks), methods,
-                           runset.cost_unit, len(tasks), fig_dir / "rank_over_time"),
+        "rank": plot_ranks(curves.grid, *ranks_over_time(runset, curves.grid), methods,
+                           runset.cost_unit, fig_dir / "rank_over_time"),
         "final": plot_finals(finals, "test", fig_dir / "final_test"),
     }
     fr, blocks = friedman_on_finals(finals)

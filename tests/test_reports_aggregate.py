@@ -62,10 +62,6 @@ def test_anytime_curves_and_ranks_over_time(tmp_path):
     band = cur.bands[(("nb201", "cifar100"), "rea")]
     assert band.n == 3
     assert np.all(np.diff(band.center[~np.isnan(band.center)]) >= 0)  # incumbents only improve
-    ranks = ranks_over_time(cur, ["rea", "rs"], rs.tasks)
-    done = ~np.isnan(ranks[0])
-    # rea is better by construction on both datasets wherever both curves exist
-    np.testing.assert_allclose(ranks[:, done], np.array([[1.0], [2.0]]) * np.ones(done.sum()))
     reg = anytime_curves(rs, "test", regret=True, n_points=50)
     assert np.nanmin(reg.bands[(("nb201", "cifar100"), "rea")].center) >= 0
 
@@ -97,3 +93,22 @@ def test_finals_from_runs(tmp_path):
     f = finals_from_runs(load_runs(tmp_path))
     assert f.tasks == ["c10"] and f.test.tolist() == [30.0] and f.valid.tolist() == [4.0]
     assert f.cost.tolist() == [90.0]
+
+
+def test_ranks_over_time_per_seed_blocks(tmp_path):
+    # seed 0: a leads until b overtakes at cost 20; seed 1: b leads from its first row
+    write_run(tmp_path, "a", "c10", 0, [10, 10], [5, 5], tests=[50, 50])
+    write_run(tmp_path, "b", "c10", 0, [10, 10], [1, 9], tests=[40, 60])
+    write_run(tmp_path, "a", "c10", 1, [10, 10], [5, 5], tests=[50, 50])
+    write_run(tmp_path, "b", "c10", 1, [10, 10], [9, 9], tests=[70, 70])
+    rs = load_runs(tmp_path)
+    ranks, block = ranks_over_time(rs, np.array([5.0, 10.0, 20.0]))
+    assert block == "2 (dataset, seed) blocks"
+    assert np.isnan(ranks[:, 0]).all()  # no incumbent yet
+    np.testing.assert_allclose(ranks[:, 1:], [[1.5, 2.0], [1.5, 1.0]])
+    # drop one seed of b: seeds no longer paired, the mean curves are ranked instead
+    write_run(tmp_path, "b", "c10", 2, [10, 10], [0, 0], tests=[0, 0])
+    ranks, block = ranks_over_time(load_runs(tmp_path), np.array([10.0, 20.0]))
+    assert block == "1 datasets (mean curves)"
+    # means at 10: a 50, b (40+70+0)/3 = 36.7; at 20: a 50, b (60+70+0)/3 = 43.3
+    np.testing.assert_allclose(ranks, [[1.0, 1.0], [2.0, 2.0]])
