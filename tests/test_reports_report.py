@@ -40,9 +40,10 @@ def test_write_report_writes_every_file(study, caplog):
     assert "rl" in md and "Friedman" not in md
 
 
-def test_cli_report_formats_and_median(study, capsys):
-    out = study / "cli"
-    assert main(["report", str(study / "runs"), "--out", str(out), "--format", "md", "--median"]) == 0
+def test_cli_report_formats_and_median(tmp_path, capsys):
+    write_study(tmp_path / "runs", datasets=("cifar10-valid",), seeds=3)
+    out = tmp_path / "cli"
+    assert main(["report", str(tmp_path / "runs"), "--out", str(out), "--format", "md", "--median"]) == 0
     printed = capsys.readouterr().out
     assert "[" in printed and "±" not in printed.split("\n")[2]  # median [IQR] cells
     assert (out / "table.md").exists() and not (out / "table.tex").exists()
