@@ -133,12 +133,15 @@ def caption(t: Table) -> str:
     return f"Final incumbent accuracy (%), {stat} over seeds{how}."
 
 
-def to_markdown(t: Table) -> str:
-    header, rows = table_grid(t)
+def grid_markdown(header: list[str], rows: list[list[tuple[str, bool]]]) -> str:
+    """A Markdown table from a header and rows of (text, bold) cells."""
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    for row in rows:
-        lines.append("| " + " | ".join(f"**{s}**" if b else s for s, b in row) + " |")
+    lines += ["| " + " | ".join(f"**{s}**" if b else s for s, b in row) + " |" for row in rows]
     return "\n".join(lines) + "\n"
+
+
+def to_markdown(t: Table) -> str:
+    return grid_markdown(*table_grid(t))
 
 
 def _tex(s: str) -> str:
@@ -205,9 +208,7 @@ def pairwise_markdown(t: Table) -> str:
     header, rows = pairwise_grid(t)
     if len(header) == 1:
         return "No pairwise tests (fewer than two methods per dataset).\n"
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(f"**{s}**" if b else s for s, b in row) + " |" for row in rows]
-    return "\n".join(lines) + "\n"
+    return grid_markdown(header, rows)
 
 
 def summary_markdown(records: Iterable[Mapping[str, Any]], median: bool = False,
