@@ -84,7 +84,9 @@ class Recorder:
         self.n_dims = n_dims
         self.attrs = dict(attrs)
         self.flush_s = flush_s
-        self._buf: list[tuple[np.ndarray, dict[str, Any]]] = []
+        self._existing = existing
+        self._rows: list[tuple[np.ndarray, dict[str, Any]]] = []  # rows of this session, kept for trajectory()
+        self._flushed = 0  # how many of self._rows are on disk
         self._written = 0 if existing is None else len(existing)
         self._last_flush = time.perf_counter()
         self._file: h5py.File | None = None
@@ -115,27 +117,39 @@ class Recorder:
         return self._file
 
     def append(self, codes: np.ndarray, row: dict[str, Any]) -> None:
-        self._buf.append((codes, row))
+        self._rows.append((codes, row))
         if self.flush_s <= 0 or time.perf_counter() - self._last_flush >= self.flush_s:
             self.flush()
 
     def flush(self) -> None:
-        if not self._buf:
+        buf = self._rows[self._flushed:]
+        if not buf:
             return
         f = self._open()
-        n_new = len(self._buf)
+        n_new = len(buf)
         start, stop = self._written, self._written + n_new
-        codes = np.stack([c for c, _ in self._buf]).astype(np.int16)
+        codes = np.stack([c for c, _ in buf]).astype(np.int16)
         f["codes"].resize((stop, self.n_dims))
         f["codes"][start:stop] = codes
         for name, dtype in COLUMNS.items():
             ds = f[name]
             ds.resize((stop,))
-            ds[start:stop] = np.fromiter((r[name] for _, r in self._buf), dtype=dtype, count=n_new)
+            ds[start:stop] = np.fromiter((r[name] for _, r in buf), dtype=dtype, count=n_new)
         f.flush()
         self._written = stop
-        self._buf.clear()
+        self._flushed = len(self._rows)
         self._last_flush = time.perf_counter()
+
+    def trajectory(self) -> Trajectory:
+        """Everything recorded (resumed rows included), without reading the file back."""
+        base = self._existing if self._existing is not None else Trajectory.empty(self.n_dims)
+        if not self._rows:
+            return Trajectory(base.codes, base.columns, dict(self.attrs))
+        codes = np.concatenate([base.codes, np.stack([c for c, _ in self._rows]).astype(np.int16)])
+        cols = {k: np.concatenate([base.columns[k], np.fromiter((r[k] for _, r in self._rows), dtype=t,
+                                                                count=len(self._rows))])
+                for k, t in COLUMNS.items()}
+        return Trajectory(codes, cols, dict(self.attrs))
 
     def close(self, complete: bool, extra_attrs: dict[str, Any] | None = None) -> None:
         self.flush()
