@@ -20,7 +20,7 @@ from benchmarks._recipe import Recipe, preset
 from benchmarks._train_cache import TrainCache, cache_key
 from benchmarks.darts_space import DartsSpace
 from benchmarks.nb201_space import NB201Space
-from harness.config import cache_dir
+from harness.config import cache_dir, data_dir
 from harness.errors import HarnessError
 from harness.protocols import Outcome, SearchSpace
 from harness.registry import BENCHMARKS
@@ -46,7 +46,8 @@ class TrainingBenchmark:
                  cache_file: Path, data_root: Path | None = None, train_seed: int = 0,
                  train_images: int | None = None, download: bool = False, device: str | None = None,
                  threads: int | None = None) -> None:
-        self.name, self.space, self.net, self.dataset, self.recipe = name, space, net, dataset, recipe
+        self.benchmark, self.name = name, f"{name}/{dataset}"
+        self.space, self.net, self.dataset, self.recipe = space, net, dataset, recipe
         self.fidelities = tuple(float(e) for e in range(1, recipe.epochs + 1))
         self.default_fidelity = float(recipe.epochs)
         self.train_seed, self.train_images = int(train_seed), train_images
@@ -69,7 +70,9 @@ class TrainingBenchmark:
 
     def attrs(self) -> dict[str, Any]:
         data = self.data()
-        return {"protocol": "training", "cost_unit": "measured_s", "dataset": self.dataset,
+        return {"benchmark": self.benchmark, "dataset": self.dataset, "cost_unit": "measured_s",
+                "protocol": "training: val = validation accuracy after the queried epochs; cost = measured "
+                            "train + validation seconds; report = the same run (test = held-out split)",
                 "space": self.space.name, "net": json.dumps(asdict(self.net)), "recipe": self.recipe.key(),
                 "train_seed": self.train_seed, **data.sizes(), "num_classes": data.num_classes,
                 "image_size": data.image_size}
@@ -148,7 +151,8 @@ def _make(name: str, space: SearchSpace, dataset: str, data: Path | None, cache:
                            "recipe_changes, C, N/layers, auxiliary, train_seed, train_images, download, "
                            "device, threads")
     cache_file = cache_dir(cache) / "training" / f"{name}.h5"
-    return TrainingBenchmark(f"{name}/{dataset}", space, net, dataset, recipe, cache_file, data, **kwargs)
+    root = None if dataset in SMALL_DATA else data_dir(data)
+    return TrainingBenchmark(name, space, net, dataset, recipe, cache_file, root, **kwargs)
 
 
 @BENCHMARKS.register("nb201-train")
