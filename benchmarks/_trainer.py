@@ -69,7 +69,10 @@ class Trainer:
 
     # ------------------------------------------------------------------ training
     def fit(self, build: Callable[[], nn.Module], epochs: int | None = None,
-            checkpoint: Path | None = None, on_epoch: Callable[[int], None] | None = None) -> TrainResult:
+            checkpoint: Path | None = None, on_epoch: Callable[[int], None] | None = None,
+            checkpoint_min_s: float = 0.0) -> TrainResult:
+        """Train to ``epochs`` of the recipe's schedule, resuming from ``checkpoint``; save after every
+        epoch (or, with ``checkpoint_min_s``, only once that long has passed) and where it stops."""
         r, d = self.recipe, self.dist
         epochs = r.epochs if epochs is None else int(epochs)
         if not 1 <= epochs <= r.epochs:
@@ -81,11 +84,15 @@ class Trainer:
         start, losses, train_s = self._resume(checkpoint, model, opt, epochs)
         net = nn.parallel.DistributedDataParallel(model, device_ids=[self.device] if self.cuda else None) \
             if d.active else model
+        last_save = time.perf_counter()
         for epoch in range(start, epochs):
             t0 = time.perf_counter()
             losses.extend(self._epoch(net, model, opt, epoch))
             train_s += time.perf_counter() - t0
-            self._save(checkpoint, model, opt, epoch + 1, losses, train_s)
+            due = time.perf_counter() - last_save >= checkpoint_min_s or epoch + 1 == epochs
+            if due and epoch + 1 < r.epochs:  # the last stop is kept so a longer run can continue
+                self._save(checkpoint, model, opt, epoch + 1, losses, train_s)
+                last_save = time.perf_counter()
             if on_epoch is not None:
                 on_epoch(epoch)
         t0 = time.perf_counter()

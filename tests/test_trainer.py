@@ -69,3 +69,14 @@ def test_resume_after_kill_repeats_the_run(tmp_path: Path) -> None:
     assert not ckpt.exists()  # fully trained: the checkpoint is dropped
     short = Trainer(data, RECIPE, seed=3).fit(_build, epochs=1)
     np.testing.assert_allclose(short.step_loss, full.step_loss[: len(short.step_loss)], rtol=1e-6)
+
+
+def test_a_longer_run_continues_a_shorter_one(tmp_path: Path) -> None:
+    data = _datasets.load("synthetic", None)
+    ckpt = tmp_path / "arch.pt"
+    full = Trainer(data, RECIPE, seed=5).fit(_build)
+    first = Trainer(data, RECIPE, seed=5).fit(_build, epochs=2, checkpoint=ckpt, checkpoint_min_s=1e9)
+    assert ckpt.exists()  # kept where the run stopped
+    longer = Trainer(data, RECIPE, seed=5).fit(_build, epochs=3, checkpoint=ckpt, checkpoint_min_s=1e9)
+    np.testing.assert_allclose(longer.step_loss, full.step_loss, rtol=1e-6)
+    assert longer.train_s >= first.train_s and longer.valid_acc == full.valid_acc
