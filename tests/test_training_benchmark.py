@@ -74,3 +74,14 @@ def test_default_preset_is_registered() -> None:
     p = PRESETS.get("default")
     assert p is OURS["default"] and p["benchmark"] == "nb201-train" and len(p["seeds"]) >= 5
     assert set(p["methods"]) == {"random_search", "regularized_evolution"}
+
+
+def test_darts_training_with_aux_head_and_drop_path(tmp_path: Path) -> None:
+    pytest.importorskip("torch")
+    task = BENCHMARKS.get("darts-train")(
+        "synthetic", data=None, cache=tmp_path, C=4, layers=3, auxiliary=True, threads=1,
+        recipe_changes={"epochs": 1, "batch_size": 32, "aux_weight": 0.4, "drop_path": 0.2, "cutout": 2,
+                        "grad_clip": 5.0, "label_smoothing": 0.1})
+    codes = task.space.sample(np.random.default_rng(0), 1)
+    out = task.evaluate(codes, 1.0)
+    assert 0 <= out.val[0] <= 100 and out.cost_s[0] > 0 and task.attrs()["space"] == "darts"
