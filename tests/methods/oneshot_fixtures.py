@@ -1,0 +1,51 @@
+"""A tiny task offering search images (sklearn digits), for the weight-sharing method tests."""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from harness.protocols import Outcome, SearchData
+
+TEST_ACC = 77.0  # what the fake table reports; a method must never see it
+
+
+def digits_data(n_train: int = 96, n_valid: int = 64) -> SearchData:
+    """Train/valid cut of sklearn's 8x8 digits (the test rows are never handed out)."""
+    from sklearn.datasets import load_digits
+
+    d = load_digits()
+    x = (d.images[:, None] / 16.0).astype(np.float32)
+    y = d.target.astype(np.int64)
+    p = np.random.default_rng(0).permutation(len(y))
+    tr, va = p[:n_train], p[n_train:n_train + n_valid]
+    return SearchData("digits", x[tr], y[tr], x[va], y[va], 10, (0.3,), (0.38,), crop_pad=1, flip=False)
+
+
+class ImageTask:
+    """Stands in for a benchmark that offers search images; queries are refused."""
+
+    fidelities = (12.0,)
+    default_fidelity = 12.0
+
+    def __init__(self, space: Any, data: SearchData | None = None) -> None:
+        self.space = space
+        self.name = f"fake/{space.name}"
+        self.data = data or digits_data()
+        self.reported: list[np.ndarray] = []
+        self.search_data_calls = 0
+
+    def search_data(self) -> SearchData:
+        self.search_data_calls += 1
+        return self.data
+
+    def evaluate(self, codes: np.ndarray, fidelity: float) -> Outcome:
+        raise AssertionError("a one-shot method must not query the table")
+
+    def report(self, codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        self.reported.append(np.array(codes))
+        n = len(codes)
+        return np.full(n, 70.0), np.full(n, TEST_ACC)
+
+    def attrs(self) -> dict[str, Any]:
+        return {"benchmark": "fake", "dataset": "digits", "cost_unit": "measured_s", "data_sha256": "none"}
