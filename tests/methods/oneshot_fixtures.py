@@ -49,3 +49,41 @@ class ImageTask:
 
     def attrs(self) -> dict[str, Any]:
         return {"benchmark": "fake", "dataset": "digits", "cost_unit": "measured_s", "data_sha256": "none"}
+
+
+class Spy:
+    """Wraps an evaluator and records which of its attributes the method touched."""
+
+    def __init__(self, evaluator: Any) -> None:
+        self._evaluator = evaluator
+        self.touched: set[str] = set()
+
+    def __getattr__(self, name: str) -> Any:
+        self.touched.add(name)
+        return getattr(self._evaluator, name)
+
+
+def run_method(method: str, space: Any, config: dict[str, Any], path: Any, seed: int = 0,
+               task: ImageTask | None = None, max_epochs: float = 1000.0) -> tuple[Any, Spy, Any]:
+    """Build and run a registered method as ``run_one`` does, keeping the instance for inspection."""
+    import dataclasses
+
+    from harness.budget import Budget
+    from harness.evaluator import MeteredEvaluator
+    from harness.errors import BudgetExhausted
+    from harness.recorder import Recorder
+    from harness.registry import METHODS
+    from harness.runner import make_config
+    from harness.seeding import stream
+
+    task = task or ImageTask(space)
+    cfg = make_config(method, config)
+    recorder = Recorder(path, space.n_dims, {**task.attrs(), "config": dataclasses.asdict(cfg)})
+    spy = Spy(MeteredEvaluator(task, Budget(max_epochs=max_epochs), recorder))
+    instance = METHODS.get(method)(space, stream(seed, "method", method), cfg)
+    try:
+        instance.result = instance.search(spy)
+    except BudgetExhausted:
+        instance.result = None
+    recorder.close(complete=True)
+    return instance, spy, recorder.trajectory()
