@@ -187,5 +187,6 @@ def drop_path(x: torch.Tensor, drop_prob: float, generator: torch.Generator | No
     if drop_prob <= 0.0:
         return x
     keep = 1.0 - drop_prob
-    mask = torch.empty(x.shape[0], 1, 1, 1, device=x.device, dtype=x.dtype).bernoulli_(keep, generator=generator)
-    return x / keep * mask
+    dev = generator.device if generator is not None else x.device
+    mask = torch.empty(x.shape[0], 1, 1, 1, device=dev).bernoulli_(keep, generator=generator)
+    return x / keep * mask.to(x.device, x.dtype)
