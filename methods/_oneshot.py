@@ -31,11 +31,11 @@ class Tensors:
 
 def to_tensors(x: Any, y: Any, data: SearchData, device: str) -> Tensors:
     """uint8 (0..255) or float (0..1) images -> normalised float32 on ``device``."""
-    x = torch.as_tensor(x)
-    x = x.float().div(255.0) if x.dtype == torch.uint8 else x.float()
-    mean = torch.tensor(data.mean, dtype=torch.float32).view(1, -1, 1, 1)
-    std = torch.tensor(data.std, dtype=torch.float32).view(1, -1, 1, 1)
-    return Tensors(((x - mean) / std).to(device), torch.as_tensor(y, dtype=torch.long).to(device))
+    from benchmarks._augment import normalise
+
+    mean, std = torch.tensor(data.mean), torch.tensor(data.std)
+    x = normalise(torch.as_tensor(np.asarray(x)), mean, std)
+    return Tensors(x.to(device), torch.as_tensor(np.asarray(y), dtype=torch.long).to(device))
 
 
 def batches(n: int, size: int, gen: torch.Generator) -> Iterator[torch.Tensor]:
@@ -45,24 +45,13 @@ def batches(n: int, size: int, gen: torch.Generator) -> Iterator[torch.Tensor]:
         yield perm[start:start + size]
 
 
-def augment(x: torch.Tensor, crop_pad: int, flip: bool, cutout: int, gen: torch.Generator) -> torch.Tensor:
-    """Random crop (zero padding), horizontal flip and cutout, drawn from ``gen``."""
-    n, _, h, w = x.shape
-    if crop_pad > 0:
-        padded = F.pad(x, (crop_pad,) * 4)
-        dy = torch.randint(0, 2 * crop_pad + 1, (n,), generator=gen).tolist()
-        dx = torch.randint(0, 2 * crop_pad + 1, (n,), generator=gen).tolist()
-        x = torch.stack([padded[i, :, a:a + h, b:b + w] for i, (a, b) in enumerate(zip(dy, dx))])
-    if flip:
-        flipped = torch.rand(n, generator=gen) < 0.5
-        x = torch.where(flipped.view(-1, 1, 1, 1).to(x.device), x.flip(3), x)
-    if cutout > 0:
-        cy = torch.randint(0, h, (n,), generator=gen).tolist()
-        cx = torch.randint(0, w, (n,), generator=gen).tolist()
-        x = x.clone()
-        for i, (a, b) in enumerate(zip(cy, cx)):
-            x[i, :, max(0, a - cutout // 2):a + cutout // 2, max(0, b - cutout // 2):b + cutout // 2] = 0.0
-    return x
+def augment(x: torch.Tensor, data: SearchData, cutout: int, gen: torch.Generator) -> torch.Tensor:
+    """The training layer's crop / flip / cutout, drawn from ``gen``."""
+    from benchmarks._augment import apply, draw
+
+    if not (data.crop_pad or data.flip or cutout):
+        return x
+    return apply(x, draw(len(x), x.shape[-1], data.crop_pad, data.flip, cutout, gen), data.crop_pad, cutout)
 
 
 def build_supernet(space: str, cfg: Any, num_classes: int, in_channels: int, seed: int) -> nn.Module:

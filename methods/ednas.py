@@ -42,6 +42,7 @@ class Config:
     layers: int = 8                  # DARTS search-network cells
     affine: bool = False
     track_running_stats: bool = True
+    cutout: int = 0                  # weight steps use the data's crop/flip; the seed search has no cutout
     nb201_mapping: str = NB201_MAPPING
     device: str = "cpu"
 
@@ -74,7 +75,7 @@ class EDNAS:
         from methods._ednas_policy import SPACES, Reinforce
 
         cfg, name = self.config, self.space.name
-        data = evaluator.search_data()
+        data = self.data = evaluator.search_data()
         self.pool = one.to_tensors(np.concatenate([data.train_x, data.valid_x]),
                                    np.concatenate([data.train_y, data.valid_y]), data, cfg.device)
         perm = self.rng.permutation(len(self.pool))
@@ -119,7 +120,8 @@ class EDNAS:
 
         codes, _ = self.sample()
         self.net.set_path(codes)
-        one.train_step(self.net, self.opt, self.pool.x[ids], self.pool.y[ids], self.config.grad_clip)
+        x = one.augment(self.pool.x[ids], self.data, self.config.cutout, self.gen)
+        one.train_step(self.net, self.opt, x, self.pool.y[ids], self.config.grad_clip)
 
     def _reward(self, codes: np.ndarray, ids: Any) -> float:
         """Minibatch accuracy (fraction) of the child, eval mode, no weight update."""

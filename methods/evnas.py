@@ -116,11 +116,11 @@ class EvNAS:
         """One pass over the train split; minibatch k trains with individual k mod P."""
         from methods import _oneshot as one
 
-        cfg, d = self.config, self.data
+        cfg = self.config
         self.net.train()
         for step, idx in enumerate(one.batches(len(self.train), cfg.batch, self.gen)):
             self.net.set_weights(self._weights(pop[step % len(pop)]))
-            x = one.augment(self.train.x[idx], d.crop_pad, d.flip, cfg.cutout, self.gen)
+            x = one.augment(self.train.x[idx], self.data, cfg.cutout, self.gen)
             one.train_step(self.net, self.opt, x, self.train.y[idx], cfg.grad_clip)
 
     def _fitness(self, alpha: np.ndarray) -> float:
