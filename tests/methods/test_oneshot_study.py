@@ -1,0 +1,67 @@
+"""Weight-sharing methods next to tabular ones: one budget meter, both cost columns, lazy torch."""
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from benchmarks.nb201_space import NB201Space
+from harness.budget import Budget
+from harness.errors import DataError
+from harness.recorder import read_trajectory
+from harness.runner import run_one
+from harness.trajectory import KIND_CHARGE, KIND_FINAL, KIND_QUERY
+from reports.summary import summary_markdown
+from tests.methods.oneshot_fixtures import ImageTask, TableAndImageTask, digits_data
+
+SMALL = {"evnas": dict(population=3, tournament=2, generations=2, C=4, N=1, cutout=0, batch=32),
+         "ednas": dict(epochs=1, C=4, N=1, batch=32, n_candidates=3)}
+
+
+def test_importing_the_methods_package_does_not_import_torch():
+    code = ("import sys; from harness.registry import METHODS; names = METHODS.names(); "
+            "assert {'evnas', 'ednas', 'ednas-tabular'} <= set(names), names; "
+            "assert 'torch' not in sys.modules, 'torch imported'")
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_tabular_and_one_shot_methods_share_a_study(tmp_path):
+    pytest.importorskip("torch")
+    import torch
+
+    torch.set_num_threads(1)
+    task = TableAndImageTask(NB201Space(), digits_data(64, 32))
+    budget = Budget(max_cost_s=3000.0)
+    records = []
+    for m in ("random_search", "regularized_evolution", "ednas-tabular", "evnas", "ednas"):
+        rec = run_one(m, task, budget, 0, tmp_path / f"{m}.h5", SMALL.get(m))
+        traj = read_trajectory(tmp_path / f"{m}.h5")
+        assert traj.attrs["config"]  # BN settings and sizes travel with the run
+        if m in SMALL:
+            assert (traj["kind"] == KIND_QUERY).sum() == 0 and (traj["kind"] == KIND_FINAL).sum() == 1
+            assert rec["train_cost_s"] == pytest.approx(traj["cost_s"][traj["kind"] == KIND_CHARGE].sum())
+            assert rec["train_cost_s"] > 0 and '"track_running_stats": true' in traj.attrs["config"]
+        else:
+            assert rec["train_cost_s"] == 0 and rec["n_evals"] == 30
+        records.append(rec)
+    table = summary_markdown(records)
+    assert "measured own training" in table and "| evnas |" in table and "| ednas |" in table
+
+
+def test_ednas_tabular_same_seed_same_queries(tmp_path):
+    task = TableAndImageTask(NB201Space())
+    for name in ("a", "b"):
+        run_one("ednas-tabular", task, Budget(max_evals=40), 7, tmp_path / f"{name}.h5")
+    a, b = read_trajectory(tmp_path / "a.h5"), read_trajectory(tmp_path / "b.h5")
+    assert np.array_equal(a.codes, b.codes) and len(a) == 40
+    assert (a.codes[:, 0] > 0).all()  # no dead node: the subset mapping never leaves node 1 without inputs
+
+
+def test_a_task_without_images_is_refused_in_one_line(tmp_path):
+    class NoImages(TableAndImageTask):
+        search_data = None  # type: ignore[assignment]
+
+    with pytest.raises(DataError, match="offers no images"):
+        run_one("evnas", NoImages(NB201Space()), Budget(max_epochs=2), 0, tmp_path / "r.h5", SMALL["evnas"])
