@@ -12,6 +12,7 @@ from torch import nn
 
 from benchmarks._ops import (DARTS_OPS, NB201_OPS, FactorizedReduce, ReLUConvBN, ResNetBasicBlock,
                              Zero, darts_op, nb201_op)
+from benchmarks._nb201_net import NB201Net
 from methods._evnas_ga import DARTS_OFFSETS
 
 
@@ -63,20 +64,19 @@ class NB201Supernet(_Mixing):
     def __init__(self, C: int = 16, N: int = 5, num_classes: int = 10, in_channels: int = 3,
                  affine: bool = False, track_running_stats: bool = True) -> None:
         super().__init__()
-        self.stem = nn.Sequential(nn.Conv2d(in_channels, C, 3, padding=1, bias=False), nn.BatchNorm2d(C))
+        base = NB201Net(np.zeros(6, dtype=np.int8), C, N, num_classes, in_channels)  # the fixed skeleton
+        self.stem, self.lastact, self.classifier = base.stem, base.lastact, base.classifier
         layers: list[nn.Module] = []
-        c_prev = C
-        for stage in range(3):
-            c = C * 2**stage
-            if stage > 0:
-                layers.append(ResNetBasicBlock(c_prev, c, 2))
-            layers.extend(nn.ModuleList(MixedEdge([nb201_op(n, c, c, 1, affine, track_running_stats)
-                                                   for n in NB201_OPS]) for _ in range(6))
-                          for _ in range(N))
-            c_prev = c
+        c = C
+        for block in base.cells:  # each (empty) cell becomes 6 mixed edges at the stage's width
+            if isinstance(block, ResNetBasicBlock):
+                c = block.conv_b[1].out_channels
+                layers.append(block)
+            else:
+                layers.append(nn.ModuleList(
+                    MixedEdge([nb201_op(n, c, c, 1, affine, track_running_stats) for n in NB201_OPS])
+                    for _ in range(6)))
         self.layers = nn.ModuleList(layers)
-        self.lastact = nn.Sequential(nn.BatchNorm2d(c_prev), nn.ReLU(inplace=True))
-        self.classifier = nn.Linear(c_prev, num_classes)
 
     def _cell(self, edges: nn.ModuleList, x: torch.Tensor) -> torch.Tensor:
         nodes: list[torch.Tensor | None] = [x]

@@ -8,6 +8,7 @@ import numpy as np
 from harness.protocols import Outcome, SearchData
 
 TEST_ACC = 77.0  # what the fake table reports; a method must never see it
+ALLOWED = {"search_data", "charge", "submit", "spent", "budget"}  # evaluator members a one-shot method uses
 
 
 def digits_data(n_train: int = 96, n_valid: int = 64) -> SearchData:
@@ -61,6 +62,19 @@ class Spy:
     def __getattr__(self, name: str) -> Any:
         self.touched.add(name)
         return getattr(self._evaluator, name)
+
+
+def run_patched(patches: list[tuple[Any, str, Any]], *args: Any, **kwargs: Any) -> tuple[Any, Spy, Any]:
+    """``run_method`` with attributes replaced (instrumentation) for its duration only."""
+    import pytest
+
+    mp = pytest.MonkeyPatch()
+    for obj, name, value in patches:
+        mp.setattr(obj, name, value)
+    try:
+        return run_method(*args, **kwargs)
+    finally:
+        mp.undo()
 
 
 def run_method(method: str, space: Any, config: dict[str, Any], path: Any, seed: int = 0,

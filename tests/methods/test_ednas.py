@@ -11,18 +11,9 @@ from benchmarks.nb201_space import NB201Space  # noqa: E402
 from harness.trajectory import KIND_CHARGE, KIND_FINAL  # noqa: E402
 from methods import _ednas_policy as pol  # noqa: E402
 from methods.ednas import EDNAS  # noqa: E402
-from tests.methods.oneshot_fixtures import ImageTask, digits_data, run_method  # noqa: E402
+from tests.methods.oneshot_fixtures import ALLOWED, ImageTask, digits_data, run_method, run_patched  # noqa: E402
 
 CI = dict(epochs=2, C=4, N=1, layers=3, batch=32, n_candidates=5)
-ALLOWED = {"search_data", "charge", "submit", "spent", "budget"}
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
 
 
 def _policy(space: str, seed: int = 0) -> pol.FactorisedPolicy:
@@ -139,7 +130,6 @@ def test_nb201_mapping_gives_valid_cells_without_dead_nodes():
 
 @pytest.fixture(scope="module")
 def nb201_run(tmp_path_factory):
-    mp = pytest.MonkeyPatch()
     log = {"weights": [], "policy": []}
     wstep, pstep = EDNAS._weight_step, EDNAS._policy_step
 
@@ -151,12 +141,8 @@ def nb201_run(tmp_path_factory):
         log["policy"].append(ids.numpy().copy())
         pstep(self, ids)
 
-    mp.setattr(EDNAS, "_weight_step", rec_w)
-    mp.setattr(EDNAS, "_policy_step", rec_p)
-    try:
-        out = run_method("ednas", NB201Space(), CI, tmp_path_factory.mktemp("ednas") / "r.h5")
-    finally:
-        mp.undo()
+    patches = [(EDNAS, "_weight_step", rec_w), (EDNAS, "_policy_step", rec_p)]
+    out = run_patched(patches, "ednas", NB201Space(), CI, tmp_path_factory.mktemp("ednas") / "r.h5")
     return (*out, log)
 
 

@@ -11,18 +11,9 @@ from benchmarks.nb201_space import NB201Space  # noqa: E402
 from harness.trajectory import KIND_CHARGE, KIND_FINAL  # noqa: E402
 from methods import _evnas_ga as ga  # noqa: E402
 from methods.evnas import EvNAS  # noqa: E402
-from tests.methods.oneshot_fixtures import TEST_ACC, ImageTask, digits_data, run_method  # noqa: E402
+from tests.methods.oneshot_fixtures import ALLOWED, TEST_ACC, ImageTask, digits_data, run_method, run_patched  # noqa: E402
 
 CI = dict(population=3, tournament=2, generations=2, C=4, N=1, layers=3, cutout=0, batch=24, eval_batch=256)
-ALLOWED = {"search_data", "charge", "submit", "spent", "budget"}
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
 
 
 def test_defaults_are_the_seed_settings():
@@ -114,7 +105,6 @@ def nb201_run(tmp_path_factory):
     """One instrumented CI run: trained populations, set_weights calls, fitness calls."""
     from methods import _oneshot, _supernets
 
-    mp = pytest.MonkeyPatch()
     log = {"trained": [], "set": [], "fitness": [], "acc_rows": [], "snap": [], "in_train": False}
     set_weights, train_epoch, fitness, accuracy = (
         _supernets._Mixing.set_weights, EvNAS._train_epoch, EvNAS._fitness, _oneshot.accuracy)
@@ -145,14 +135,9 @@ def nb201_run(tmp_path_factory):
         log["acc_rows"].append(len(y))
         return accuracy(net, x, y, batch)
 
-    mp.setattr(_supernets._Mixing, "set_weights", rec_set)
-    mp.setattr(EvNAS, "_train_epoch", rec_train)
-    mp.setattr(EvNAS, "_fitness", rec_fitness)
-    mp.setattr(_oneshot, "accuracy", rec_acc)
-    try:
-        out = run_method("evnas", NB201Space(), CI, tmp_path_factory.mktemp("evnas") / "r.h5")
-    finally:
-        mp.undo()
+    patches = [(_supernets._Mixing, "set_weights", rec_set), (EvNAS, "_train_epoch", rec_train),
+               (EvNAS, "_fitness", rec_fitness), (_oneshot, "accuracy", rec_acc)]
+    out = run_patched(patches, "evnas", NB201Space(), CI, tmp_path_factory.mktemp("evnas") / "r.h5")
     return (*out, log)
 
 

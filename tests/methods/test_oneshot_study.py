@@ -29,9 +29,6 @@ def test_importing_the_methods_package_does_not_import_torch():
 
 def test_tabular_and_one_shot_methods_share_a_study(tmp_path):
     pytest.importorskip("torch")
-    import torch
-
-    torch.set_num_threads(1)
     task = TableAndImageTask(NB201Space(), digits_data(64, 32))
     budget = Budget(max_cost_s=3000.0)
     records = []
