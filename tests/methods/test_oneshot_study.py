@@ -62,3 +62,23 @@ def test_a_task_without_images_is_refused_in_one_line(tmp_path):
 
     with pytest.raises(DataError, match="offers no images"):
         run_one("evnas", NoImages(NB201Space()), Budget(max_epochs=2), 0, tmp_path / "r.h5", SMALL["evnas"])
+
+
+def test_a_killed_one_shot_run_resumes_to_the_same_result(tmp_path):
+    pytest.importorskip("torch")
+    import shutil
+
+    import h5py
+
+    cfg = dict(SMALL["evnas"], generations=3)
+    task = TableAndImageTask(NB201Space(), digits_data(64, 32))
+    run_one("evnas", task, Budget(max_epochs=10), 0, tmp_path / "a.h5", cfg)
+    shutil.copy(tmp_path / "a.h5", tmp_path / "b.h5")
+    with h5py.File(tmp_path / "b.h5", "a") as f:  # as if killed after 5 rows
+        f.attrs["status"] = "running"
+        for ds in f.values():
+            ds.resize((5,) + ds.shape[1:])
+    run_one("evnas", task, Budget(max_epochs=10), 0, tmp_path / "b.h5", cfg)
+    a, b = read_trajectory(tmp_path / "a.h5"), read_trajectory(tmp_path / "b.h5")
+    assert np.array_equal(a.codes, b.codes) and np.array_equal(a["kind"], b["kind"])
+    assert np.array_equal(a["cost_s"][:5], b["cost_s"][:5])
