@@ -173,3 +173,12 @@ def test_same_seed_same_genotype_on_darts(tmp_path):
     b, _, _ = run_method("ednas", DartsSpace(), cfg, tmp_path / "b.h5", 3, ImageTask(DartsSpace(), small))
     assert a.result == b.result and a.rewards == b.rewards and a.scores == b.scores
     DartsSpace().parse(a.result)
+
+
+def test_the_search_loop_keeps_the_moving_baseline(nb201_run):
+    inst = nb201_run[0]
+    b = 0.0
+    for r, got in zip(inst.rewards, inst.baselines):
+        b = b - (1 - 0.99) * (b - r)
+        assert got == pytest.approx(b, abs=1e-12)
+    assert len(inst.rewards) == CI["epochs"] * -(-32 // CI["batch"])  # one step per policy minibatch
