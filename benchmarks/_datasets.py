@@ -183,12 +183,12 @@ def imagenet16(root: Path, num_classes: int = 120, download: bool = False) -> Da
 def imagenet(root: Path, side: int = 64, max_per_class: int | None = None, download: bool = False) -> Data:
     """ImageNet as torchvision ImageFolders ``imagenet/train`` and ``imagenet/val``, decoded once
     to ``side`` x ``side`` (resize + centre crop) in memory; valid/test = the two halves of val."""
-    from torchvision import transforms
-    from torchvision.datasets import ImageFolder
-
     path = root / "imagenet"
     if not (path / "train").is_dir() or not (path / "val").is_dir():
         raise _missing(path, "imagenet", "ImageFolder directories train/<class>/*.JPEG and val/<class>/*.JPEG")
+    from torchvision import transforms
+    from torchvision.datasets import ImageFolder
+
     tf = transforms.Compose([transforms.Resize(side * 8 // 7), transforms.CenterCrop(side), transforms.PILToTensor()])
 
     def load(folder: Path) -> Split:
