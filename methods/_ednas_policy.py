@@ -84,17 +84,45 @@ SPACES: dict[str, tuple[Callable[[torch.Generator], FactorisedPolicy], Callable[
     "darts": (darts_policy, sample_darts), "nb201": (nb201_policy, sample_nb201)}
 
 
+class Adam:
+    """Adam with coupled (L2) weight decay, as torch.optim.Adam computes it; avoids torch.optim's
+    multi-second import (see benchmarks/_sgd.py)."""
+
+    def __init__(self, params: Any, lr: float, betas: tuple[float, float], weight_decay: float,
+                 eps: float = 1e-8) -> None:
+        self.params = list(params)
+        self.lr, (self.b1, self.b2), self.wd, self.eps, self.t = lr, betas, weight_decay, eps, 0
+        self.m = [torch.zeros_like(p) for p in self.params]
+        self.v = [torch.zeros_like(p) for p in self.params]
+
+    def zero_grad(self) -> None:
+        for p in self.params:
+            p.grad = None
+
+    @torch.no_grad()
+    def step(self) -> None:
+        self.t += 1
+        c1, c2 = 1 - self.b1 ** self.t, 1 - self.b2 ** self.t
+        for p, m, v in zip(self.params, self.m, self.v):
+            if p.grad is None:
+                continue
+            g = p.grad.add(p, alpha=self.wd) if self.wd else p.grad
+            m.mul_(self.b1).add_(g, alpha=1 - self.b1)
+            v.mul_(self.b2).addcmul_(g, g, value=1 - self.b2)
+            p.addcdiv_(m, (v / c2).sqrt_().add_(self.eps), value=-self.lr / c1)
+
+
 class Reinforce:
     """Adam on the policy; loss -(R - b) log pi(a) with b <- b - (1 - beta)(b - R) first."""
 
     def __init__(self, policy: FactorisedPolicy, lr: float, betas: tuple[float, float], weight_decay: float,
                  beta: float) -> None:
         self.policy, self.beta, self.baseline = policy, beta, 0.0
-        self.opt = torch.optim.Adam(policy.parameters(), lr=lr, betas=betas, weight_decay=weight_decay)
+        self.opt = Adam(policy.parameters(), lr, betas, weight_decay)
 
     def step(self, choices: list[Choice], reward: float) -> None:
         self.baseline -= (1 - self.beta) * (self.baseline - reward)
         loss = -(reward - self.baseline) * self.policy.log_prob(choices)
-        self.opt.zero_grad(set_to_none=True)
+        self.opt.zero_grad()
         loss.backward()
         self.opt.step()

@@ -4,6 +4,7 @@ Private: imports torch.
 """
 from __future__ import annotations
 
+import math
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -67,17 +68,34 @@ def build_supernet(space: str, cfg: Any, num_classes: int, in_channels: int, see
     raise HarnessError(f"weight-sharing search supports the spaces nb201 and darts, got {space!r}")
 
 
-def sgd(params: Any, cfg: Any, nesterov: bool, steps: int) -> tuple[torch.optim.Optimizer, Any]:
-    """SGD with momentum and weight decay, and a cosine schedule over ``steps`` scheduler steps."""
-    opt = torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay,
-                          nesterov=nesterov)
-    return opt, torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(1, steps), eta_min=cfg.lr_min)
+class CosineSGD:
+    """The training layer's SGD with a cosine learning rate stepped once per epoch (CosineAnnealingLR)."""
+
+    def __init__(self, params: Any, cfg: Any, nesterov: bool, epochs: int) -> None:
+        from benchmarks._sgd import SGD
+
+        self.opt = SGD(params, cfg.momentum, nesterov, cfg.weight_decay)
+        self.lr0, self.lr_min, self.epochs, self.epoch = cfg.lr, cfg.lr_min, max(1, epochs), 0
+
+    @property
+    def lr(self) -> float:
+        t = min(self.epoch, self.epochs) / self.epochs
+        return self.lr_min + 0.5 * (self.lr0 - self.lr_min) * (1 + math.cos(math.pi * t))
+
+    def zero_grad(self) -> None:
+        self.opt.zero_grad()
+
+    def step(self) -> None:
+        self.opt.step(self.lr)
+
+    def end_epoch(self) -> None:
+        self.epoch += 1
 
 
-def train_step(net: nn.Module, opt: torch.optim.Optimizer, x: torch.Tensor, y: torch.Tensor,
+def train_step(net: nn.Module, opt: CosineSGD, x: torch.Tensor, y: torch.Tensor,
                clip: float) -> float:
     """One cross-entropy SGD step with grad-norm clipping; returns the loss."""
-    opt.zero_grad(set_to_none=True)
+    opt.zero_grad()
     loss = F.cross_entropy(net(x), y)
     loss.backward()
     nn.utils.clip_grad_norm_(net.parameters(), clip)

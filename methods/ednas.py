@@ -88,7 +88,7 @@ class EDNAS:
         self.policy = make_policy(self.gen)
         self.reinforce = Reinforce(self.policy, cfg.policy_lr, cfg.policy_betas, cfg.policy_weight_decay,
                                    cfg.baseline_decay)
-        self.opt, self.sched = one.sgd(self.net.parameters(), cfg, cfg.nesterov, cfg.epochs)
+        self.opt = one.CosineSGD(self.net.parameters(), cfg, cfg.nesterov, cfg.epochs)
         clock = one.Clock(evaluator)
         try:
             for epoch in range(cfg.epochs):
@@ -99,7 +99,7 @@ class EDNAS:
                     self.net.train()
                     for idx in one.batches(len(self.weight_ids), cfg.batch, self.gen):
                         self._weight_step(self.weight_ids[idx])
-                    self.sched.step()
+                    self.opt.end_epoch()
                 with clock.charged("policy", 0.0):  # forward-only pass over the policy split
                     for idx in one.batches(len(self.policy_ids), cfg.batch, self.gen):
                         self._policy_step(self.policy_ids[idx])

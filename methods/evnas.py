@@ -81,7 +81,7 @@ class EvNAS:
                                       int(self.rng.integers(2**62))).to(cfg.device)
         self.gen = torch.Generator().manual_seed(int(self.rng.integers(2**62)))
         nesterov = (name == "nb201") if cfg.nesterov is None else cfg.nesterov
-        self.opt, self.sched = one.sgd(self.net.parameters(), cfg, nesterov, cfg.generations)
+        self.opt = one.CosineSGD(self.net.parameters(), cfg, nesterov, cfg.generations)
         clock = one.Clock(evaluator)
         pop = random_alpha(self.rng, SHAPES[name], cfg.population)
         try:
@@ -92,7 +92,7 @@ class EvNAS:
                     break
                 with clock.charged("train", 1.0):
                     self._train_epoch(pop)
-                    self.sched.step()
+                    self.opt.end_epoch()
                 fit = np.empty(len(pop))
                 for k in range(len(pop)):
                     with clock.charged("fitness", 0.0):  # forward-only pass: charged 0 epochs
