@@ -4,6 +4,7 @@ Private: imports torch.
 """
 from __future__ import annotations
 
+import logging
 import math
 import time
 from contextlib import contextmanager
@@ -17,6 +18,8 @@ from torch import nn
 
 from harness.errors import HarnessError
 from harness.protocols import SearchData
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -142,3 +145,16 @@ class Clock:
         """Whether spending this much more stays within the budget (used to cap generations)."""
         s = self.evaluator.spent
         return self.evaluator.budget.fits(s.evals, s.cost_s + seconds, s.epochs + epochs)
+
+
+def finish(space: Any, evaluator: Any, codes: np.ndarray | None, submit_darts: bool) -> str | None:
+    """The returned architecture: NB201 cells go to ``evaluator.submit`` (the harness looks up their
+    report); DARTS genotypes are returned as JSON, and submitted only when asked."""
+    if codes is None:
+        return None
+    text = space.format(codes)[0]
+    if space.name == "nb201" or submit_darts:
+        evaluator.submit(codes)
+    if space.name != "nb201":
+        log.info("returned genotype: %s", text)
+    return text

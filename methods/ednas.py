@@ -44,6 +44,7 @@ class Config:
     track_running_stats: bool = True
     cutout: int = 0                  # weight steps use the data's crop/flip; the seed search has no cutout
     nb201_mapping: str = NB201_MAPPING
+    submit_darts: bool = False       # DARTS: also submit, so a training task trains it (report)
     device: str = "cpu"
 
     def __post_init__(self) -> None:
@@ -150,11 +151,8 @@ class EDNAS:
         return self.candidates[int(np.argmax(self.scores))]
 
     def _finish(self, evaluator: MeteredEvaluator, codes: np.ndarray | None) -> str | None:
-        """NB201: submit the chosen cell; DARTS: return its genotype (JSON)."""
-        if codes is None:
-            return None
-        if self.space.name == "nb201":
-            evaluator.submit(codes)
-            return self.space.format(codes)[0]
-        self.genotype = self.space.format(codes)[0]
+        """The chosen cell: submitted on NB201, returned as a genotype on DARTS."""
+        from methods._oneshot import finish
+
+        self.genotype = finish(self.space, evaluator, codes, self.config.submit_darts)
         return self.genotype

@@ -43,6 +43,7 @@ class Config:
     track_running_stats: bool = True
     fitness_eval_mode: bool = True   # the S1 seed scores in train mode (batch statistics); evnas.md
     cutout: int = 16                 # 0 turns it off (tiny CI images)
+    submit_darts: bool = False       # DARTS: also submit, so a training task trains it (report)
     device: str = "cpu"
 
     def __post_init__(self) -> None:
@@ -132,12 +133,9 @@ class EvNAS:
             return one.accuracy(self.net, self.valid.x, self.valid.y, self.config.eval_batch)
 
     def _finish(self, evaluator: MeteredEvaluator) -> str | None:
-        """NB201: submit the last generation's best cell; DARTS: return its genotype (JSON)."""
-        if not self.best:
-            return None
-        codes = self.best[-1]
-        if self.space.name == "nb201":
-            evaluator.submit(codes)
-            return self.space.format(codes)[0]
-        self.genotype = self.space.format(codes)[0]
+        """The last generation's best: submitted on NB201, returned as a genotype on DARTS."""
+        from methods._oneshot import finish
+
+        self.genotype = finish(self.space, evaluator, self.best[-1] if self.best else None,
+                               self.config.submit_darts)
         return self.genotype

@@ -169,10 +169,13 @@ def test_final_selection_scores_n_candidates_and_returns_the_best(nb201_run):
 def test_same_seed_same_genotype_on_darts(tmp_path):
     small = digits_data(32, 16)
     cfg = {**CI, "epochs": 1, "batch": 16}
-    a, _, _ = run_method("ednas", DartsSpace(), cfg, tmp_path / "a.h5", 3, ImageTask(DartsSpace(), small))
-    b, _, _ = run_method("ednas", DartsSpace(), cfg, tmp_path / "b.h5", 3, ImageTask(DartsSpace(), small))
+    a, _, ta = run_method("ednas", DartsSpace(), cfg, tmp_path / "a.h5", 3, ImageTask(DartsSpace(), small))
+    b, _, tb = run_method("ednas", DartsSpace(), {**cfg, "submit_darts": True}, tmp_path / "b.h5", 3,
+                          ImageTask(DartsSpace(), small))
     assert a.result == b.result and a.rewards == b.rewards and a.scores == b.scores
-    DartsSpace().parse(a.result)
+    # S1 returns the genotype; only with submit_darts does it reach the trajectory (for a training task)
+    assert (ta["kind"] == KIND_FINAL).sum() == 0 and (tb["kind"] == KIND_FINAL).sum() == 1
+    assert np.array_equal(tb.codes[-1], DartsSpace().parse(a.result))
 
 
 def test_the_search_loop_keeps_the_moving_baseline(nb201_run):
