@@ -51,7 +51,8 @@ class _Mixing(nn.Module):
 
     def set_weights(self, weights: np.ndarray) -> None:
         """Mix every op of every edge with these per-edge weights (EvNAS)."""
-        self.weights, self.path = torch.as_tensor(np.asarray(weights), dtype=torch.float32), None
+        device = next(self.parameters()).device
+        self.weights, self.path = torch.as_tensor(np.asarray(weights), dtype=torch.float32, device=device), None
 
     def set_path(self, codes: np.ndarray) -> None:
         """Run only the ops the codes name, each with weight 1 (EDNAS)."""
