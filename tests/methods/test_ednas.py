@@ -210,3 +210,20 @@ def test_weight_lr_follows_the_cosine_schedule():
         lrs.append(opt.lr)
         opt.end_epoch()
     assert lrs[0] == 0.05 and lrs[-1] == pytest.approx(0.001) and lrs[2] == pytest.approx((0.05 + 0.001) / 2)
+
+
+def test_normal_choices_drive_normal_cells_and_reduce_choices_reduction_cells():
+    """The seed feeds the sampled normal weights to reduction cells (names swapped); we do not."""
+    from methods._supernets import DartsSupernet
+
+    net = DartsSupernet(C=4, layers=3, num_classes=10, in_channels=1)
+    seen: set[tuple[bool, int]] = set()
+    for cell in net.cells:
+        for edge in cell.edges:
+            for k, op in enumerate(edge.ops):
+                op.register_forward_hook(lambda *_, red=cell.reduction, k=k: seen.add((red, k)))
+    normal = [6, 0, 6, 1, 6, 0, 6, 2, 6, 1, 6, 3, 6, 0, 6, 4]  # dil_conv_3x3 everywhere
+    reduce = [1, 0, 1, 1, 1, 0, 1, 2, 1, 1, 1, 3, 1, 0, 1, 4]  # max_pool_3x3 everywhere
+    net.set_path(np.array(normal + reduce, dtype=np.int16))
+    net(torch.zeros(2, 1, 8, 8))
+    assert seen == {(False, 6), (True, 1)}
