@@ -180,13 +180,19 @@ def test_nb201_result_is_submitted_and_test_values_never_reach_the_method(nb201_
     assert TEST_ACC not in np.concatenate([f for f in inst.fitness])
 
 
-def test_same_seed_same_populations_and_genotype(tmp_path):
-    small = digits_data(24, 16)
-    a, _, _ = run_method("evnas", DartsSpace(), CI, tmp_path / "a.h5", 5, ImageTask(DartsSpace(), small))
-    b, _, _ = run_method("evnas", DartsSpace(), CI, tmp_path / "b.h5", 5, ImageTask(DartsSpace(), small))
-    assert all(np.array_equal(x, y) for x, y in zip(a.populations, b.populations))
+def test_same_seed_same_populations_and_cell(tmp_path):
+    a, _, ta = run_method("evnas", NB201Space(), CI, tmp_path / "a.h5", 5)
+    b, _, tb = run_method("evnas", NB201Space(), CI, tmp_path / "b.h5", 5)
     assert len(a.populations) == 2 and a.result == b.result
-    DartsSpace().parse(a.result)  # S1 returns a valid genotype
+    assert all(np.array_equal(x, y) for x, y in zip(a.populations, b.populations))
+    assert np.array_equal(ta.codes, tb.codes) and np.array_equal(ta["epochs"], tb["epochs"])
+
+
+def test_darts_search_returns_a_genotype(tmp_path):
+    inst, spy, traj = run_method("evnas", DartsSpace(), CI, tmp_path / "a.h5", 5,
+                                 ImageTask(DartsSpace(), digits_data(24, 16)))
+    assert np.array_equal(DartsSpace().parse(inst.result), inst.best[-1])
+    assert (traj["kind"] == KIND_FINAL).sum() == 0 and spy.touched <= ALLOWED
 
 
 def test_epoch_budget_caps_whole_generations(tmp_path):
