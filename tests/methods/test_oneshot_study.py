@@ -82,3 +82,17 @@ def test_a_killed_one_shot_run_resumes_to_the_same_result(tmp_path):
     a, b = read_trajectory(tmp_path / "a.h5"), read_trajectory(tmp_path / "b.h5")
     assert np.array_equal(a.codes, b.codes) and np.array_equal(a["kind"], b["kind"])
     assert np.array_equal(a["cost_s"][:5], b["cost_s"][:5])
+
+
+def test_evnas_on_the_real_training_benchmark_once_it_offers_search_images(tmp_path):
+    """nb201-train gains the hook with one line (asked of the training layer); the report trains the cell."""
+    pytest.importorskip("torch")
+    from benchmarks._search_images import from_data
+    from benchmarks.training import make_nb201_train
+
+    task = make_nb201_train("digits", cache=tmp_path / "cache", C=4, N=1, train_images=96, threads=1)
+    task.search_data = lambda: from_data(task.data())
+    rec = run_one("evnas", task, Budget(max_epochs=2), 0, tmp_path / "r.h5", SMALL["evnas"])
+    traj = read_trajectory(tmp_path / "r.h5")
+    assert (traj["kind"] == KIND_FINAL).sum() == 1 and 0 <= rec["report_test"] <= 100
+    assert traj["epochs"].sum() == 2
