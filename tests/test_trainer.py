@@ -80,3 +80,25 @@ def test_a_longer_run_continues_a_shorter_one(tmp_path: Path) -> None:
     longer = Trainer(data, RECIPE, seed=5).fit(_build, epochs=3, checkpoint=ckpt, checkpoint_min_s=1e9)
     np.testing.assert_allclose(longer.step_loss, full.step_loss, rtol=1e-6)
     assert longer.train_s >= first.train_s and longer.valid_acc == full.valid_acc
+
+
+@pytest.mark.parametrize("nesterov, wd", [(True, 5e-4), (False, 3e-4)])
+def test_sgd_matches_torch_optim(nesterov: bool, wd: float) -> None:
+    from benchmarks._sgd import SGD
+
+    g = torch.Generator().manual_seed(0)
+    a, b = torch.nn.Linear(4, 3), torch.nn.Linear(4, 3)
+    b.load_state_dict(a.state_dict())
+    ref = torch.optim.SGD(a.parameters(), lr=0.1, momentum=0.9, nesterov=nesterov, weight_decay=wd)
+    ours = SGD(b.parameters(), 0.9, nesterov, wd)
+    for i in range(4):
+        x = torch.randn(8, 4, generator=g)
+        for model, opt in ((a, ref), (b, ours)):
+            opt.zero_grad()
+            model(x).pow(2).sum().backward()
+        for group in ref.param_groups:
+            group["lr"] = 0.1 / (i + 1)
+        ref.step()
+        ours.step(0.1 / (i + 1))
+    for p, q in zip(a.parameters(), b.parameters()):
+        assert torch.equal(p, q)
