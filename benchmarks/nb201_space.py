@@ -18,6 +18,7 @@ _OP_ID = {op: i for i, op in enumerate(OPS)}
 _PLACE = 5 ** np.arange(5, -1, -1)  # odometer digit weights, edge 0 most significant
 # node-first edge choice of the NB201 REA mutation: node uniform in {1,2,3}, then an incoming edge
 _EDGE_PROB = np.array([1 / 3, 1 / 6, 1 / 6, 1 / 9, 1 / 9, 1 / 9])
+_EDGE_CUM = np.cumsum(_EDGE_PROB)[:-1]
 
 
 def shuffled_positions() -> np.ndarray:
@@ -112,8 +113,9 @@ class NB201Space:
     def mutate(self, codes: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         """One edge (node-first choice, as NB201's REA) gets a different op."""
         child = np.array(codes, dtype=np.int8, copy=True)
-        edge = int(rng.choice(N_EDGES, p=_EDGE_PROB))
-        child[edge] = (int(child[edge]) + 1 + int(rng.integers(0, N_OPS - 1))) % N_OPS
+        u = rng.random(2)  # one draw for the edge (node-first probabilities), one for the new op
+        edge = int(np.searchsorted(_EDGE_CUM, u[0], side="right"))
+        child[edge] = (int(child[edge]) + 1 + int(u[1] * (N_OPS - 1))) % N_OPS
         return child
 
     def neighbours(self, codes: np.ndarray) -> np.ndarray:

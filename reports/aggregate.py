@@ -195,6 +195,7 @@ class Finals:
     cost: np.ndarray     # (n,) total cost charged, in cost_unit
     wall: np.ndarray     # (n,) measured wall-clock seconds (NaN when unknown)
     evals: np.ndarray    # (n,) number of queries (NaN when unknown)
+    train: np.ndarray    # (n,) measured seconds a one-shot method charged for its own training (NaN: none)
     cost_unit: str = "simulated_s"
 
     @property
@@ -227,6 +228,7 @@ def finals_from_runs(runset: RunSet) -> Finals:
         valid=np.array([r.final_valid for r in rs]), test=np.array([r.final_test for r in rs]),
         cost=np.array([r.final_cost for r in rs]), wall=np.array([r.wall_s for r in rs]),
         evals=np.array([r.n_evals for r in rs], dtype=float),
+        train=np.array([r.train_s for r in rs], dtype=float),
         cost_unit=runset.cost_unit)
 
 
@@ -236,7 +238,7 @@ RECORD_KEYS = ("method", "dataset", "seed", "report_valid", "report_test", "cost
 def finals_from_records(records: Iterable[Mapping[str, Any]],
                         cost_unit: str = "simulated_s") -> Finals:
     """Finals from dicts with keys method, dataset, seed, report_valid, report_test, cost_s
-    (optional: wall_s, n_evals); a missing key raises DataError naming it."""
+    (optional: wall_s, n_evals, train_cost_s); a missing key raises DataError naming it."""
     recs = list(records)
     for i, rec in enumerate(recs):
         missing = [k for k in RECORD_KEYS if k not in rec]
@@ -248,6 +250,7 @@ def finals_from_records(records: Iterable[Mapping[str, Any]],
         seed=col("seed", np.int64), valid=col("report_valid"), test=col("report_test"),
         cost=col("cost_s"), wall=np.array([float(r.get("wall_s", np.nan)) for r in recs]),
         evals=np.array([float(r.get("n_evals", np.nan)) for r in recs]),
+        train=np.array([float(r.get("train_cost_s") or np.nan) for r in recs]),
         cost_unit=cost_unit)
 
 

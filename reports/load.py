@@ -16,7 +16,7 @@ import numpy as np
 
 from harness.errors import DataError, HarnessError
 from harness.recorder import STATUS_COMPLETE, read_trajectory
-from harness.trajectory import KIND_QUERY, Trajectory, incumbent_rows
+from harness.trajectory import KIND_CHARGE, KIND_QUERY, Trajectory, incumbent_rows
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +47,7 @@ class Run:
     inc_test: np.ndarray    # (n,) report_test of the incumbent after each row
     wall_s: float           # measured wall-clock seconds of the whole run
     n_evals: int            # query rows (kind 0)
+    train_s: float = float("nan")  # measured seconds of a one-shot method's own training (kind 1 rows)
 
     @property
     def task(self) -> tuple[str, str]:
@@ -112,6 +113,7 @@ def run_from_trajectory(traj: Trajectory, path: Path) -> Run:
         inc_test=np.where(has, traj["report_test"][safe], np.nan),
         wall_s=float(np.nanmax(wall)) if len(wall) else 0.0,
         n_evals=int(np.sum(traj["kind"] == KIND_QUERY)),
+        train_s=float(traj["cost_s"][charge].sum()) if (charge := traj["kind"] == KIND_CHARGE).any() else float("nan"),
     )
 
 

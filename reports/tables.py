@@ -18,7 +18,7 @@ from reports.load import IncompatibleRunsError
 from reports.stats import Pairwise, best_and_ties, pairwise_tests
 
 COST_LABELS = {"simulated_s": "cost (sim. s)", "measured_s": "cost (measured s)"}
-SIDE_COLUMNS = ("cost", "wall", "evals")  # per-method columns before the accuracy columns
+SIDE_COLUMNS = ("cost", "train", "wall", "evals")  # per-method columns before the accuracy columns
 MISSING = "—"
 
 
@@ -110,7 +110,7 @@ def cell_text(c: Cell | None, median: bool, pm: str = "±") -> str:
 def table_grid(t: Table, pm: str = "±") -> tuple[list[str], list[list[tuple[str, bool]]]]:
     """Header and rows of (text, bold) shared by the Markdown, LaTeX and HTML renderers."""
     labels = {"cost": COST_LABELS.get(t.cost_unit, f"cost ({t.cost_unit})"), "wall": "wall (s)",
-              "evals": "evals/run"}
+              "evals": "evals/run", "train": "of which measured own training (s)"}
     side = [k for k in SIDE_COLUMNS if any(t.cost[(m, k)].n for m in t.methods)]  # known somewhere
     header = ["method", *(labels[k] for k in side)]
     header += [f"{task} {metric}" for task in t.tasks for metric in METRICS]
@@ -176,7 +176,8 @@ def to_csv(t: Table) -> str:
     for (m, task, metric), c in sorted(t.cells.items()):
         w.writerow([m, task, metric, c.n, *(f"{x:.6g}" for x in (c.mean, c.std, c.median, c.q25, c.q75)),
                     int(c.bold)])
-    names = {"cost": f"cost_{t.cost_unit}", "wall": "wall_measured_s", "evals": "evals"}
+    names = {"cost": f"cost_{t.cost_unit}", "wall": "wall_measured_s", "evals": "evals",
+             "train": "own_training_measured_s"}
     for (m, what), c in sorted(t.cost.items()):
         w.writerow([m, "all", names[what], c.n,
                     *(f"{x:.6g}" for x in (c.mean, c.std, c.median, c.q25, c.q75)), 0])

@@ -65,7 +65,7 @@ def test_csv_long_format():
     rows = list(csv.DictReader(io.StringIO(to_csv(build_table(finals_from_records(records()))))))
     b = next(r for r in rows if (r["method"], r["dataset"], r["metric"]) == ("b", "d1", "test"))
     assert float(b["mean"]) == pytest.approx(94.45) and b["bold"] == "1" and b["n"] == "10"
-    assert {r["metric"] for r in rows} == {"valid", "test", "cost_simulated_s", "wall_measured_s", "evals"}
+    assert {r["metric"] for r in rows} == {"valid", "test", "cost_simulated_s", "wall_measured_s", "evals", "own_training_measured_s"}
 
 
 def test_pairwise_markdown_marks_significant():

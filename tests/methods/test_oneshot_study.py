@@ -13,7 +13,7 @@ from harness.errors import DataError
 from harness.recorder import read_trajectory
 from harness.runner import run_one
 from harness.trajectory import KIND_CHARGE, KIND_FINAL, KIND_QUERY
-from reports.summary import summary_markdown
+from reports.tables import summary_markdown
 from tests.methods.oneshot_fixtures import TableAndImageTask, digits_data
 
 SMALL = {"evnas": dict(population=3, tournament=2, generations=2, C=4, N=1, cutout=0, batch=32),
