@@ -89,7 +89,7 @@ def latex(t: Table5) -> str:
              "\\label{tab:nb201-table5}", f"\\begin{{tabular}}{{{cols}}}", "\\toprule",
              f"Method & {groups} \\\\", rules,
              " & " + " & ".join(["valid", "test"] * len(t.datasets)) + " \\\\", "\\midrule"]
-    for i, (label, runs, cells) in enumerate(t.rows):
+    for label, runs, cells in t.rows:
         if label == "ResNet":
             lines.append("\\midrule")
         vals = [cells[(d, s)].text(runs, pm="$\\pm$") for d in t.datasets for s in ("valid", "test")]
