@@ -7,8 +7,8 @@ from typing import Any
 import numpy as np
 
 from harness.budget import Budget, Spent
-from harness.errors import ArchError, BudgetExhausted, ResumeError
-from harness.protocols import SearchSpace, Task
+from harness.errors import ArchError, BudgetExhausted, DataError, ResumeError
+from harness.protocols import SearchData, SearchSpace, Task
 from harness.recorder import Recorder
 from harness.trajectory import KIND_CHARGE, KIND_FINAL, KIND_QUERY, Trajectory
 
@@ -47,6 +47,14 @@ class MeteredEvaluator:
     @property
     def budget(self) -> Budget:
         return self._budget
+
+    def search_data(self) -> SearchData:
+        """Train and validation images for weight-sharing methods, when the task offers them."""
+        hook = getattr(self._task, "search_data", None)
+        if hook is None:
+            raise DataError(f"task {self._task.name} offers no images for weight-sharing search "
+                            "(it needs a search_data() hook, e.g. nb201 with images=...)")
+        return hook()
 
     def evaluate(self, codes: np.ndarray, fidelity: float | None = None) -> np.ndarray:
         """Validation values for a batch of architectures (n, n_dims) or one (n_dims,).

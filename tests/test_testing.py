@@ -9,7 +9,6 @@ import pytest
 from harness.budget import Budget
 from harness.errors import DataError
 from harness.testing import assert_search_quality, golden, load_reference
-from tests.conftest import nb201_data
 
 
 def test_load_reference_forms(tmp_path) -> None:
@@ -20,16 +19,15 @@ def test_load_reference_forms(tmp_path) -> None:
         load_reference(tmp_path / "missing.json")
 
 
-def test_golden_round_trip(tmp_path) -> None:
-    if nb201_data() is None:
-        pytest.skip("NB201 data not found")
-    ref = golden("random_search", "nb201", "cifar10-valid", Budget(max_cost_s=2000), range(6), data=str(nb201_data()))
+def test_golden_round_trip(tmp_path, nb201_data, harness_cache) -> None:
+    where = {"data": str(nb201_data), "cache": str(harness_cache)}
+    ref = golden("random_search", "nb201", "cifar10-valid", Budget(max_cost_s=2000), range(6), **where)
     assert ref["seeds"] == list(range(6)) and len(ref["regrets"]) == 6 and min(ref["regrets"]) >= 0
     path = tmp_path / "rs.json"
     path.write_text(json.dumps(ref))
     # the same seeds replay the same regrets: never significantly worse
     assert assert_search_quality("random_search", "nb201", "cifar10-valid", Budget(max_cost_s=2000), range(6),
-                                 reference=path, data=str(nb201_data())) > 0.4
+                                 reference=path, **where) > 0.4
     with pytest.raises(AssertionError, match="worse than the reference"):
         assert_search_quality("random_search", "nb201", "cifar10-valid", Budget(max_cost_s=2000), range(6),
-                              reference=[-1.0] * 6, data=str(nb201_data()))
+                              reference=[-1.0] * 6, **where)

@@ -102,7 +102,7 @@ def spec_from_args(args: argparse.Namespace) -> CompareSpec:
 
 
 def run(args: argparse.Namespace) -> int:
-    from reports.summary import summary_markdown
+    from reports.tables import summary_markdown
 
     spec = spec_from_args(args)
     t0 = time.perf_counter()

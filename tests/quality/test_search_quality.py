@@ -14,19 +14,22 @@ from harness.budget import Budget
 from harness.registry import METHODS
 from harness.testing import assert_search_quality, compare_regrets, load_reference
 from methods.regularized_evolution import RegularizedEvolution
-from tests.conftest import nb201_data
 
 GOLDEN = Path(__file__).parent / "golden"
 BUDGET = Budget(max_cost_s=12000.0)
 SEEDS = range(40)
 
-pytestmark = pytest.mark.skipif(nb201_data() is None, reason="NB201 data not found: set NAS_HARNESS_DATA")
+
+
+@pytest.fixture(scope="module")
+def where(nb201_data, harness_cache) -> dict[str, str]:
+    return {"data": str(nb201_data), "cache": str(harness_cache)}
 
 
 @pytest.mark.parametrize("method", ["random_search", "regularized_evolution", "reinforce", "bohb-nb201"])
-def test_quality_holds(method: str) -> None:
+def test_quality_holds(method: str, where: dict[str, str]) -> None:
     assert_search_quality(method, "nb201", "cifar10-valid", BUDGET, SEEDS, reference=GOLDEN / f"{method}.json",
-                          alpha=0.01, data=str(nb201_data()))
+                          alpha=0.01, **where)
 
 
 class BlindEvolution(RegularizedEvolution):
@@ -43,12 +46,12 @@ class BlindEvolution(RegularizedEvolution):
             self.population.popleft()
 
 
-def test_degraded_method_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_degraded_method_is_caught(monkeypatch: pytest.MonkeyPatch, where: dict[str, str]) -> None:
     METHODS.discover()
     monkeypatch.setitem(METHODS._items, "rea_ignores_fitness", BlindEvolution)  # registered for this test only
     with pytest.raises(AssertionError, match="worse than the reference"):
         assert_search_quality("rea_ignores_fitness", "nb201", "cifar10-valid", BUDGET, SEEDS,
-                              reference=GOLDEN / "regularized_evolution.json", data=str(nb201_data()))
+                              reference=GOLDEN / "regularized_evolution.json", **where)
 
 
 def test_goldens_order_rea_over_rs() -> None:

@@ -8,7 +8,6 @@ import numpy as np
 
 from harness.cli import main
 from reports.table5 import build, csv_text, latex, markdown
-from tests.conftest import nb201_data
 
 ORACLE = {"ResNet": {"report_valid": np.nan, "report_test": 70.0}, "optimal": {"report_valid": 73.0, "report_test": 73.5}}
 
@@ -34,12 +33,9 @@ def test_layout_and_partial_columns() -> None:
     assert len(rows) == 8 and rows[0]["n"] == "2"
 
 
-def test_compare_preset_writes_the_table(tmp_path, capsys, monkeypatch) -> None:
-    if nb201_data() is None:
-        import pytest
-
-        pytest.skip("NB201 data not found")
-    monkeypatch.setenv("NAS_HARNESS_DATA", str(nb201_data()))
+def test_compare_preset_writes_the_table(tmp_path, capsys, monkeypatch, nb201_data, harness_cache) -> None:
+    monkeypatch.setenv("NAS_HARNESS_DATA", str(nb201_data))
+    monkeypatch.setenv("NAS_HARNESS_CACHE", str(harness_cache))
     rc = main(["compare", "--preset", "nb201-table5", "--seeds", "0:2", "--workers", "1", "--out", str(tmp_path)])
     assert rc == 0
     out = capsys.readouterr().out
