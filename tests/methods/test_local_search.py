@@ -1,4 +1,4 @@
-"""Local search checks (baselines.md check 6, plus 1 and 7)."""
+"""Local search checks (baselines.md check 6, plus 1 and 7; the 24-cell neighbourhood is tested in test_nb201_space)."""
 from __future__ import annotations
 
 import numpy as np
@@ -7,14 +7,6 @@ from benchmarks.nb201_space import NB201Space
 from methods.local_search import Config, LocalSearch
 from tests.methods.common import check_cost_and_determinism
 from tests.methods.fakes import FakeEvaluator, run
-
-
-def test_neighbourhood_has_24_cells_one_edge_apart() -> None:
-    space = NB201Space()
-    cell = space.sample(np.random.default_rng(0), 1)[0]
-    nbrs = space.neighbours(cell)
-    assert len(nbrs) == 24 and len({n.tobytes() for n in nbrs}) == 24
-    assert np.all((nbrs != cell).sum(axis=1) == 1)
 
 
 def test_no_cell_is_charged_twice() -> None:
