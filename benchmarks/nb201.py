@@ -55,7 +55,8 @@ class NB201Task:
         t_valid = table.column("cifar10-valid", "valid_time_epoch", 200) * valid_s
         self._val = {12.0: table.column(dataset, "valid_acc", 12), 200.0: table.column(dataset, "valid_acc", 200)}
         self._cost = {12.0: 12 * t_train + t_valid, 200.0: 200 * t_train + t_valid}
-        self.fidelities = tuple(f for f, v in self._val.items() if not np.isnan(v).all())
+        # only fidelities every cell has: hp=200 validation exists for all cells on cifar10-valid only
+        self.fidelities = tuple(f for f, v in self._val.items() if not np.isnan(v).any())
         self.default_fidelity = 12.0
         self._test_ds = REPORT_TEST[dataset] if report_test == "paper" else dataset
         self._report_valid = table.column(dataset, "valid_acc", 200)

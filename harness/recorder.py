@@ -90,26 +90,35 @@ class Recorder:
         self._written = 0 if existing is None else len(existing)
         self._last_flush = time.perf_counter()
         self._file: h5py.File | None = None
+        # a new file is written at the first flush (tabular runs: once, at close); flush_s=0 writes it now
+        self._pending = existing is None
         if existing is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = self.path.with_suffix(".h5.part")
-            self._create(tmp)
-            os.replace(tmp, self.path)
+            if flush_s <= 0:
+                self._write_new(STATUS_RUNNING, {})
         else:
             self._file = h5py.File(self.path, "a")
 
-    def _create(self, path: Path) -> None:
-        f = h5py.File(path, "w")
-        f.attrs["schema"] = "nas-harness-trajectory"
-        f.attrs["schema_version"] = SCHEMA_VERSION
-        f.attrs["status"] = STATUS_RUNNING
-        for k, v in self.attrs.items():
-            f.attrs[k] = _attr(v)
-        f.create_dataset("codes", shape=(0, self.n_dims), maxshape=(None, self.n_dims),
-                         dtype=np.int16, chunks=(256, self.n_dims))
-        for name, dtype in COLUMNS.items():
-            f.create_dataset(name, shape=(0,), maxshape=(None,), dtype=dtype, chunks=(256,))
-        f.close()
+    def _write_new(self, status: str, extra_attrs: dict[str, Any]) -> None:
+        """Create the file holding every buffered row in one write (tmp file, then rename)."""
+        tmp = self.path.with_suffix(".h5.part")
+        buf = self._rows
+        with h5py.File(tmp, "w") as f:
+            f.attrs["schema"] = "nas-harness-trajectory"
+            f.attrs["schema_version"] = SCHEMA_VERSION
+            f.attrs["status"] = status
+            for k, v in {**self.attrs, **extra_attrs}.items():
+                f.attrs[k] = _attr(v)
+            codes = (np.stack([c for c, _ in buf]).astype(np.int16) if buf
+                     else np.zeros((0, self.n_dims), dtype=np.int16))
+            f.create_dataset("codes", data=codes, maxshape=(None, self.n_dims), chunks=(256, self.n_dims))
+            for name, dtype in COLUMNS.items():
+                col = np.fromiter((r[name] for _, r in buf), dtype=dtype, count=len(buf))
+                f.create_dataset(name, data=col, maxshape=(None,), chunks=(256,))
+        os.replace(tmp, self.path)
+        self._pending = False
+        self._written = self._flushed = len(buf)
+        self._last_flush = time.perf_counter()
 
     def _open(self) -> h5py.File:
         if self._file is None:
@@ -122,6 +131,9 @@ class Recorder:
             self.flush()
 
     def flush(self) -> None:
+        if self._pending:
+            self._write_new(STATUS_RUNNING, {})
+            return
         buf = self._rows[self._flushed:]
         if not buf:
             return
@@ -152,6 +164,9 @@ class Recorder:
         return Trajectory(codes, cols, dict(self.attrs))
 
     def close(self, complete: bool, extra_attrs: dict[str, Any] | None = None) -> None:
+        if self._pending:  # one write for a run that never flushed
+            self._write_new(STATUS_COMPLETE if complete else STATUS_RUNNING, extra_attrs or {})
+            return
         self.flush()
         f = self._open()
         for k, v in (extra_attrs or {}).items():

@@ -111,6 +111,11 @@ def run(args: argparse.Namespace) -> int:
     table = summary_markdown(records)
     spec.out.mkdir(parents=True, exist_ok=True)
     (spec.out / "summary.md").write_text(table + "\n")
+    builder = PRESETS.get(args.preset).get("table") if args.preset else None
+    if builder:  # a study's own paper-layout table (reports/table5.py)
+        from reports.table5 import TABLES
+
+        table = TABLES[builder](records, spec)
     print(table)
     done = sum(not r["skipped"] for r in records)
     print(f"{len(records)} runs ({done} new) in {elapsed:.1f} s; trajectories under {spec.out}", file=sys.stderr)

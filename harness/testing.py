@@ -1,0 +1,98 @@
+"""Search-quality regression checks for pytest suites: is a method's final regret worse than its golden run?
+
+Example, in a user's test file::
+
+    from harness.budget import Budget
+    from harness.testing import assert_search_quality
+
+    def test_my_method_quality():
+        assert_search_quality("my_method", "nb201", "cifar10-valid", Budget(max_cost_s=12000),
+                              seeds=range(40), reference="tests/quality/golden/my_method.json")
+
+Make the reference once with ``python -m harness golden --method my_method ...`` (other seeds than the
+test's, so the test checks the distribution, not a replay) and commit the JSON.
+"""
+from __future__ import annotations
+
+import json
+import tempfile
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any, Iterable
+
+import numpy as np
+from scipy.stats import mannwhitneyu
+
+from harness.budget import Budget
+from harness.errors import DataError
+from harness.protocols import Task
+from harness.registry import BENCHMARKS
+from harness.runner import run_one
+
+GOLDEN_SCHEMA = "nas-harness-golden"
+
+
+def make_task(benchmark: str, dataset: str, data: str | None = None, cache: str | None = None) -> Task:
+    return BENCHMARKS.get(benchmark)(dataset, data=data, cache=cache)
+
+
+def optimum(task: Task) -> float:
+    """The best final test value the task holds (regret 0); 0 for tasks without an oracle."""
+    oracle = getattr(task, "oracle", None)
+    return float(oracle()["optimal"]["report_test"]) if oracle else 0.0
+
+
+def final_regrets(method: str, task: Task, budget: Budget, seeds: Iterable[int],
+                  config: dict[str, Any] | None = None) -> np.ndarray:
+    """Test regret (optimum - final incumbent's test value) of one harness run per seed."""
+    best = optimum(task)
+    with tempfile.TemporaryDirectory(prefix="nas-harness-quality-") as tmp:
+        out = [best - run_one(method, task, budget, s, Path(tmp) / f"seed-{s}.h5", config, flush_s=60.0)["report_test"]
+               for s in seeds]
+    return np.asarray(out, dtype=float)
+
+
+def golden(method: str, benchmark: str, dataset: str, budget: Budget, seeds: Iterable[int],
+           config: dict[str, Any] | None = None, data: str | None = None, cache: str | None = None) -> dict[str, Any]:
+    """A golden reference: the regrets of ``seeds`` and what produced them."""
+    seeds = [int(s) for s in seeds]
+    task = make_task(benchmark, dataset, data, cache)
+    regrets = final_regrets(method, task, budget, seeds, config)
+    return {"schema": GOLDEN_SCHEMA, "method": method, "benchmark": benchmark, "dataset": dataset,
+            "budget": asdict(budget), "config": config or {}, "seeds": seeds, "metric": "test regret (%)",
+            "optimum": optimum(task), "data_sha256": task.attrs().get("data_sha256"),
+            "mean": float(regrets.mean()), "std": float(regrets.std()), "regrets": [round(float(r), 6) for r in regrets]}
+
+
+def load_reference(reference: str | Path | dict[str, Any] | Iterable[float]) -> np.ndarray:
+    """Regrets from a golden JSON file, its dict, or a plain sequence."""
+    if isinstance(reference, (str, Path)):
+        try:
+            reference = json.loads(Path(reference).read_text())
+        except (OSError, json.JSONDecodeError) as exc:
+            raise DataError(f"golden reference {reference}: unreadable ({exc})") from None
+    if isinstance(reference, dict):
+        if reference.get("schema") != GOLDEN_SCHEMA:
+            raise DataError(f"not a golden reference (schema {reference.get('schema')!r})")
+        reference = reference["regrets"]
+    return np.asarray(list(reference), dtype=float)
+
+
+def compare_regrets(new: np.ndarray, ref: np.ndarray) -> float:
+    """One-sided Mann-Whitney U p-value for 'new regrets are stochastically larger than ref'."""
+    return float(mannwhitneyu(new, ref, alternative="greater").pvalue)
+
+
+def assert_search_quality(method: str, benchmark: str, dataset: str, budget: Budget, seeds: Iterable[int],
+                          reference: str | Path | dict[str, Any] | Iterable[float], alpha: float = 0.01,
+                          config: dict[str, Any] | None = None, data: str | None = None,
+                          cache: str | None = None) -> float:
+    """Fail when the method's final regrets are significantly worse than the reference; returns the p-value."""
+    ref = load_reference(reference)
+    new = final_regrets(method, make_task(benchmark, dataset, data, cache), budget, seeds, config)
+    p = compare_regrets(new, ref)
+    if p < alpha:
+        raise AssertionError(
+            f"{method} on {benchmark}/{dataset}: regret {new.mean():.3f} ± {new.std():.3f} over {len(new)} seeds "
+            f"is worse than the reference {ref.mean():.3f} ± {ref.std():.3f} (one-sided Mann-Whitney p={p:.2g} < {alpha})")
+    return p
