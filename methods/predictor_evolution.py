@@ -81,7 +81,8 @@ class PredictorEvolution:
         """README Algorithm 1 on predicted fitness; returns every distinct feasible genome met, predicted."""
         cfg, rng = self.config, self.rng
         half = cfg.population // 2
-        elite = np.asarray(self.codes)[np.argsort(-np.asarray(self.vals), kind="stable")[:half]]
+        labelled = np.asarray(self.codes)[np.argsort(-np.asarray(self.vals), kind="stable")]
+        elite = labelled[self._ok(evaluator, labelled)][:half]
         pop = np.concatenate([elite, self._random_feasible(evaluator, cfg.population - len(elite))])
         met: dict[int, tuple[np.ndarray, float]] = {}
         archive = pop[:0]
