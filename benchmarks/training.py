@@ -1,0 +1,181 @@
+"""Real-training benchmarks: where no table answers (DARTS space, ImageNet, NB201 cells on other
+data), an evaluation trains the architecture and charges the measured seconds (issue 5).
+
+Each result is cached by (arch, dataset, recipe, net, training seed, epochs); a repeated query is
+answered from the cache and charged the seconds measured when it was trained, so charges never
+depend on which run trained an architecture first. Torch is imported only when training.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from benchmarks._recipe import Recipe, preset
+from benchmarks._train_cache import TrainCache, cache_key
+from benchmarks.darts_space import DartsSpace
+from benchmarks.nb201_space import NB201Space
+from harness.config import cache_dir, data_dir
+from harness.errors import HarnessError
+from harness.protocols import Outcome, SearchSpace
+from harness.registry import BENCHMARKS
+
+log = logging.getLogger(__name__)
+SMALL_DATA = ("digits", "synthetic")
+
+
+@dataclass(frozen=True)
+class NetSpec:
+    """Network size: NB201 uses C and N (cells per stage); DARTS uses C and layers."""
+
+    kind: str          # "nb201" or "darts"
+    C: int
+    depth: int         # NB201: cells per stage; DARTS: number of cells
+    auxiliary: bool = False
+    imagenet_stem: bool = False   # DARTS: the stride-8 ImageNet stem
+
+
+class TrainingBenchmark:
+    """A Task answered by training; ``report_*`` come from the same run (at the queried epochs)."""
+
+    def __init__(self, name: str, space: SearchSpace, net: NetSpec, dataset: str, recipe: Recipe,
+                 cache_file: Path, data_root: Path | None = None, train_seed: int = 0,
+                 train_images: int | None = None, download: bool = False, device: str | None = None,
+                 threads: int | None = None, checkpoint_min_s: float = 10.0) -> None:
+        self.benchmark, self.name = name, f"{name}/{dataset}"
+        self.space, self.net, self.dataset, self.recipe = space, net, dataset, recipe
+        self.fidelities = tuple(float(e) for e in range(1, recipe.epochs + 1))
+        self.default_fidelity = float(recipe.epochs)
+        self.train_seed, self.train_images = int(train_seed), train_images
+        self._data_root, self._download, self._device, self._threads = data_root, download, device, threads
+        self._checkpoint_min_s = checkpoint_min_s
+        self._data = None
+        self.cache = TrainCache(cache_file)
+
+    # ------------------------------------------------------------------ Task protocol
+    def evaluate(self, codes: np.ndarray, fidelity: float) -> Outcome:
+        codes = np.atleast_2d(codes)
+        rows = [self._result(c, int(fidelity)) for c in codes]
+        col = lambda k: np.array([r[k] for r in rows], dtype=np.float64)  # noqa: E731
+        return Outcome(val=col("val"), cost_s=col("cost_s"), epochs=col("epochs"),
+                       report_valid=col("val"), report_test=col("test"))
+
+    def report(self, codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Final-protocol values: the full recipe (trained here if not cached; not charged)."""
+        out = self.evaluate(codes, self.default_fidelity)
+        return out.report_valid, out.report_test
+
+    def attrs(self) -> dict[str, Any]:
+        data = self.data()
+        return {"benchmark": self.benchmark, "dataset": self.dataset, "cost_unit": "measured_s",
+                "protocol": "training: val = validation accuracy after the queried epochs; cost = measured "
+                            "train + validation seconds; report = the same run (test = held-out split)",
+                "space": self.space.name, "net": json.dumps(asdict(self.net)), "recipe": self.recipe.key(),
+                "train_seed": self.train_seed, **data.sizes(), "num_classes": data.num_classes,
+                "image_size": data.image_size}
+
+    # ------------------------------------------------------------------ internals
+    def data(self):  # -> benchmarks._datasets.Data
+        """The dataset, loaded on first use (so listing or building the task stays cheap)."""
+        if self._data is None:
+            from benchmarks import _datasets
+
+            self._data = _datasets.load(self.dataset, self._data_root, self._download, self.train_images)
+        return self._data
+
+    def identity(self, codes: np.ndarray, epochs: int) -> dict[str, Any]:
+        """What decides a training result (the cache key)."""
+        canon = self.space.canonical(codes) if hasattr(self.space, "canonical") else codes
+        return {"space": self.space.name, "arch": self.space.format(canon)[0], "dataset": self.dataset,
+                "sizes": self.data().sizes(), "recipe": self.recipe.key(), "net": asdict(self.net),
+                "seed": self.train_seed, "epochs": epochs}
+
+    def _result(self, codes: np.ndarray, epochs: int) -> dict[str, float]:
+        ident = self.identity(codes, epochs)
+        key = cache_key(ident)
+        hit = self.cache.get(key)
+        if hit is None:
+            self.cache.reload()  # another process may have trained it meanwhile
+            hit = self.cache.get(key)
+        if hit is not None:
+            return hit
+        row = self._train(codes, epochs, cache_key({**ident, "epochs": None}))  # one checkpoint per arch
+        from harness.distributed import from_env
+
+        if from_env().main:
+            self.cache.put(key, row, meta=json.dumps(ident, sort_keys=True))
+        return row
+
+    def _train(self, codes: np.ndarray, epochs: int, ckpt_key: str) -> dict[str, float]:
+        """Train (continuing a shorter run of the same arch if its checkpoint is there); the charge
+        is the measured time from scratch, so it does not depend on which fidelity came first."""
+        import torch
+
+        from benchmarks._trainer import Trainer
+        from harness.distributed import init
+
+        if self._threads:
+            torch.set_num_threads(self._threads)
+        t0 = time.perf_counter()
+        data = self.data()
+        trainer = Trainer(data, self.recipe, self.train_seed, init(), device=self._device)
+        ckpt = self.cache.path.parent / "checkpoints" / f"{ckpt_key}.pt"
+        res = trainer.fit(lambda: build_net(self.net, codes, data.num_classes, data.in_channels),
+                          epochs, ckpt, checkpoint_min_s=self._checkpoint_min_s)
+        log.debug("trained %s for %d epochs in %.1fs: val %.2f", self.space.format(codes)[0], epochs,
+                  time.perf_counter() - t0, res.valid_acc)
+        return {"val": res.valid_acc, "test": res.test_acc, "cost_s": res.train_s + res.valid_s,
+                "epochs": float(epochs), "train_s": res.train_s}
+
+
+def build_net(net: NetSpec, codes: np.ndarray, num_classes: int, in_channels: int):  # -> nn.Module
+    """The torch network for one architecture (imports torch)."""
+    if net.kind == "nb201":
+        from benchmarks._nb201_net import NB201Net
+
+        return NB201Net(codes, net.C, net.depth, num_classes, in_channels)
+    from benchmarks._darts_net import DartsNet
+
+    return DartsNet(codes, net.C, net.depth, num_classes, in_channels, net.auxiliary, net.imagenet_stem)
+
+
+def _make(name: str, space: SearchSpace, dataset: str, data: Path | None, cache: Path | None,
+          net: NetSpec, default_recipe: str, options: dict[str, Any]) -> TrainingBenchmark:
+    opts = dict(options)
+    recipe = preset(str(opts.pop("recipe", default_recipe)), **dict(opts.pop("recipe_changes", {}) or {}))
+    kwargs = {k: opts.pop(k) for k in ("train_seed", "train_images", "download", "device", "threads", "checkpoint_min_s")
+              if k in opts}
+    if opts:
+        raise HarnessError(f"unknown option(s) for {name}: {', '.join(sorted(opts))}; known: recipe, "
+                           "recipe_changes, C, N/layers, auxiliary, train_seed, train_images, download, "
+                           "device, threads, checkpoint_min_s")
+    cache_file = cache_dir(cache) / "training" / f"{name}.h5"
+    root = None if dataset in SMALL_DATA else data_dir(data)
+    return TrainingBenchmark(name, space, net, dataset, recipe, cache_file, root, **kwargs)
+
+
+@BENCHMARKS.register("nb201-train")
+def make_nb201_train(dataset: str, *, data: Path | None = None, cache: Path | None = None,
+                     **options: Any) -> TrainingBenchmark:
+    """NB201 cells trained for real (any dataset; C=8, N=1 and the digits recipe on small data)."""
+    small = dataset in SMALL_DATA
+    net = NetSpec("nb201", int(options.pop("C", 8 if small else 16)), int(options.pop("N", 1 if small else 5)))
+    return _make("nb201-train", NB201Space(), dataset, data, cache, net,
+                 "digits-fast" if small else "nb201-hp12", options)
+
+
+@BENCHMARKS.register("darts-train")
+def make_darts_train(dataset: str, *, data: Path | None = None, cache: Path | None = None,
+                     **options: Any) -> TrainingBenchmark:
+    """DARTS (S1) genotypes trained for real (evaluation size C=36, 20 cells by default)."""
+    small, inet = dataset in SMALL_DATA, dataset == "imagenet"
+    net = NetSpec("darts", int(options.pop("C", 8 if small else 48 if inet else 36)),
+                  int(options.pop("layers", 5 if small else 14 if inet else 20)),
+                  bool(options.pop("auxiliary", not small)), inet)
+    return _make("darts-train", DartsSpace(), dataset, data, cache, net,
+                 "digits-fast" if small else "imagenet-250" if inet else "darts-eval", options)

@@ -1,0 +1,61 @@
+"""Rank / world helpers for torch.distributed; single-process when not launched by torchrun.
+
+Torch is imported inside the functions so tabular runs never load it.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Dist:
+    """This process's place in the job (rank 0 of 1 when not distributed)."""
+
+    rank: int = 0
+    world: int = 1
+    local_rank: int = 0
+
+    @property
+    def main(self) -> bool:
+        return self.rank == 0
+
+    @property
+    def active(self) -> bool:
+        return self.world > 1
+
+
+def from_env() -> Dist:
+    """Read torchrun's RANK / WORLD_SIZE / LOCAL_RANK."""
+    env = os.environ
+    return Dist(int(env.get("RANK", 0)), int(env.get("WORLD_SIZE", 1)), int(env.get("LOCAL_RANK", 0)))
+
+
+def init(backend: str | None = None) -> Dist:
+    """Join the process group torchrun set up (nccl on CUDA, else gloo); no-op for one process."""
+    d = from_env()
+    if d.active:
+        import torch
+        import torch.distributed as td
+
+        if not td.is_initialized():
+            backend = backend or ("nccl" if torch.cuda.is_available() else "gloo")
+            td.init_process_group(backend=backend)
+    return d
+
+
+def all_reduce_sum(values: Any, d: Dist) -> Any:
+    """Sum a float64 tensor over processes (returned unchanged for one process)."""
+    if d.active:
+        import torch.distributed as td
+
+        td.all_reduce(values, op=td.ReduceOp.SUM)
+    return values
+
+
+def barrier(d: Dist) -> None:
+    if d.active:
+        import torch.distributed as td
+
+        td.barrier()
