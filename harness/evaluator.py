@@ -8,8 +8,8 @@ import numpy as np
 
 from harness.budget import Budget, Spent
 from harness.constraints import Constraint, ConstraintError
-from harness.errors import ArchError, BudgetExhausted, ResumeError
-from harness.protocols import SearchSpace, Task
+from harness.errors import ArchError, BudgetExhausted, DataError, ResumeError
+from harness.protocols import SearchData, SearchSpace, Task
 from harness.recorder import Recorder
 from harness.trajectory import KIND_CHARGE, KIND_FINAL, KIND_QUERY, Trajectory
 
@@ -65,6 +65,14 @@ class MeteredEvaluator:
         if self._constraint is None:
             return np.ones(len(codes2), dtype=bool)
         return self._constraint.feasible(self._task, codes2)
+
+    def search_data(self) -> SearchData:
+        """Train and validation images for weight-sharing methods, when the task offers them."""
+        hook = getattr(self._task, "search_data", None)
+        if hook is None:
+            raise DataError(f"task {self._task.name} offers no images for weight-sharing search "
+                            "(it needs a search_data() hook, e.g. nb201 with images=...)")
+        return hook()
 
     def evaluate(self, codes: np.ndarray, fidelity: float | None = None) -> np.ndarray:
         """Validation values for a batch of architectures (n, n_dims) or one (n_dims,).

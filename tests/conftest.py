@@ -1,84 +1,51 @@
-"""Shared fixtures: the NB201 data from NAS_HARNESS_DATA (fallback <repo>/../shared/data/nb201)."""
+"""Shared fixtures: the real NB201 figures (NAS_HARNESS_DATA, else ../shared/data/nb201 beside the
+repo, as CI lays it out) and a per-session cache so the table is prepared once."""
 from __future__ import annotations
 
 import os
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 
 
+def _nb201_dir() -> Path:
+    env = os.environ.get("NAS_HARNESS_DATA")
+    return Path(env) if env else REPO.parent / "shared" / "data" / "nb201"
+
+
 @pytest.fixture(scope="session")
 def nb201_data() -> Path:
-    path = Path(os.environ.get("NAS_HARNESS_DATA") or REPO.parent / "shared" / "data" / "nb201")
-    if not path.exists():
-        pytest.skip(f"NB201 data not found at {path}")
+    path = _nb201_dir()
+    if not (path / "SOURCES.md").exists() and not path.is_file():
+        pytest.fail(f"NB201 data not found at {path}; set NAS_HARNESS_DATA")
     return path
 
 
 @pytest.fixture(scope="session")
-def nb201_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    value = os.environ.get("NAS_HARNESS_CACHE")
-    return Path(value) if value else tmp_path_factory.mktemp("cache")
+def harness_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("cache")
 
 
 @pytest.fixture(scope="session")
-def nb201_task(nb201_data: Path, nb201_cache: Path):
+def nb201_table_path(nb201_data: Path, harness_cache: Path) -> Path:
+    from benchmarks.nb201_table import ensure_table
+
+    return ensure_table(nb201_data, harness_cache)
+
+
+@pytest.fixture(scope="session")
+def nb201_task(nb201_data: Path, harness_cache: Path, nb201_table_path: Path):
+    """Factory: nb201_task('cifar10-valid') -> NB201Task (tables opened once per dataset)."""
     from benchmarks.nb201 import make
 
-    return make("cifar10-valid", data=nb201_data, cache=nb201_cache)
+    made: dict = {}
 
+    def get(dataset: str = "cifar10-valid", **options):
+        key = (dataset, tuple(sorted(options.items())))
+        if key not in made:
+            made[key] = make(dataset, data=nb201_data, cache=harness_cache, **options)
+        return made[key]
 
-class ToyNB201Task:
-    """NB201 cells scored by a fixed linear function of their ops; cost 100 s, params = conv count."""
-
-    name = "toy/nb201"
-    fidelities = (12.0,)
-    default_fidelity = 12.0
-
-    def __init__(self) -> None:
-        from benchmarks.nb201_space import NB201Space
-
-        self.space = NB201Space()
-        self.weights = np.random.default_rng(123).normal(size=(6, 5))
-        self.queries = 0
-
-    def _score(self, codes: np.ndarray) -> np.ndarray:
-        codes = np.atleast_2d(codes).astype(np.int64)
-        return 50.0 + 5.0 * self.weights[np.arange(6), codes].sum(axis=1)
-
-    def evaluate(self, codes: np.ndarray, fidelity: float):
-        from harness.protocols import Outcome
-
-        self.queries += len(codes)
-        v = self._score(codes)
-        n = len(v)
-        return Outcome(val=v, cost_s=np.full(n, 100.0), epochs=np.full(n, fidelity),
-                       report_valid=v + 1.0, report_test=v + 2.0)
-
-    def report(self, codes: np.ndarray):
-        v = self._score(codes)
-        return v + 1.0, v + 2.0
-
-    def resource(self, codes: np.ndarray, name: str) -> np.ndarray:
-        assert name == "convs"
-        return np.isin(np.atleast_2d(codes), (2, 3)).sum(axis=1).astype(float)
-
-    def attrs(self) -> dict:
-        return {"benchmark": "toy", "dataset": "toy", "cost_unit": "simulated_s", "data_sha256": "toy"}
-
-
-@pytest.fixture
-def toy_task() -> ToyNB201Task:
-    return ToyNB201Task()
-
-
-@pytest.fixture(autouse=True)
-def _one_thread() -> None:
-    try:
-        import torch
-    except ImportError:  # pragma: no cover
-        return
-    torch.set_num_threads(1)
+    return get

@@ -8,7 +8,7 @@ from harness.budget import Budget
 from harness.constraints import Constraint, ConstraintError
 from harness.evaluator import MeteredEvaluator
 from harness.recorder import Recorder
-from tests.conftest import ToyNB201Task
+from tests.methods.conftest import ToyNB201Task
 
 
 def test_parse_and_errors():
@@ -43,8 +43,9 @@ def test_nb201_latency_constraint_for_random_search(tmp_path, nb201_task):
     from harness.recorder import read_trajectory
     from harness.runner import run_one
 
-    r = run_one("random_search", nb201_task, Budget(max_evals=30), 0, tmp_path / "rs.h5",
+    task = nb201_task("cifar10-valid")
+    r = run_one("random_search", task, Budget(max_evals=30), 0, tmp_path / "rs.h5",
                 constraint="latency_ms:pixel3<=10")
     t = read_trajectory(r["path"])
-    assert np.all(nb201_task.resource(t.codes, "latency_ms:pixel3") <= 10)
+    assert np.all(task.resource(t.codes, "latency_ms:pixel3") <= 10)
     assert t.attrs["infeasible_queries"] > 0 and len(t) == 30
