@@ -8,7 +8,7 @@ from harness.budget import Budget
 from harness.constraints import Constraint, ConstraintError
 from harness.evaluator import MeteredEvaluator
 from harness.recorder import Recorder
-from tests.methods.conftest import ToyNB201Task
+from tests.methods.predictor_fixtures import ToyNB201Task
 
 
 def test_parse_and_errors():

@@ -8,6 +8,7 @@ from harness.budget import Budget
 from harness.recorder import read_trajectory
 from harness.runner import run_one
 from methods.pnas import NODE_SLOTS, PNAS, Config, complete, expand, level_one
+from tests.methods.predictor_fixtures import ToyNB201Task
 
 SMALL = {"beam": 4, "embed": 4, "hidden": 8, "ensemble": 2, "epochs": 5}
 
@@ -49,7 +50,8 @@ class _MockSurrogate:
         return np.array([float((t[:, 1] == 3).sum() * 10 + t[:, 1].sum()) for t in toks])
 
 
-def test_trains_exactly_the_top_k_and_fits_only_on_measured_values(toy_task, tmp_path):
+def test_trains_exactly_the_top_k_and_fits_only_on_measured_values(tmp_path):
+    toy_task = ToyNB201Task()
     from harness.evaluator import MeteredEvaluator
     from harness.recorder import Recorder
 
@@ -71,7 +73,8 @@ def test_trains_exactly_the_top_k_and_fits_only_on_measured_values(toy_task, tmp
     assert all(set(y.tolist()) <= paid for y in _MockSurrogate.fitted)
 
 
-def test_budget_is_the_sum_of_query_costs_and_runs_repeat(toy_task, tmp_path):
+def test_budget_is_the_sum_of_query_costs_and_runs_repeat(tmp_path):
+    toy_task = ToyNB201Task()
     trajs = []
     for name in ("a", "b"):
         r = run_one("pnas", toy_task, Budget(max_cost_s=1850), seed=2, path=tmp_path / f"{name}.h5", config=SMALL)

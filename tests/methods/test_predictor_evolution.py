@@ -10,6 +10,7 @@ from harness.recorder import Recorder, read_trajectory
 from harness.runner import run_one
 from methods._ga import crossover, mutate_genes
 from methods.predictor_evolution import Config, PredictorEvolution
+from tests.methods.predictor_fixtures import ToyNB201Task
 
 SMALL = {"hidden": 8, "layers": 2, "epochs": 10, "finetune_epochs": 3, "n_initial": 12, "per_round": 6,
          "generations": 8, "tau_at": 20, "tau_folds": 2}
@@ -39,7 +40,8 @@ def _evaluator(task, tmp_path, budget=Budget(max_evals=40), constraint=None) -> 
     return MeteredEvaluator(task, budget, rec, constraint=constraint)
 
 
-def test_ga_keeps_the_constraint_and_its_archive_best_never_drops(toy_task, tmp_path):
+def test_ga_keeps_the_constraint_and_its_archive_best_never_drops(tmp_path):
+    toy_task = ToyNB201Task()
     ev = _evaluator(toy_task, tmp_path, constraint=Constraint("convs", 2))
     m = PredictorEvolution(toy_task.space, np.random.default_rng(0), Config(**{**SMALL, "generations": 30}))
     m.codes, m.vals, m.predictor = list(toy_task.space.sample(np.random.default_rng(1), 12)), list(range(12)), _Mock()
@@ -49,7 +51,8 @@ def test_ga_keeps_the_constraint_and_its_archive_best_never_drops(toy_task, tmp_
     np.testing.assert_array_equal(pred, _Mock().predict(cand))
 
 
-def test_run_pays_only_for_training_labels_and_is_deterministic(toy_task, tmp_path):
+def test_run_pays_only_for_training_labels_and_is_deterministic(tmp_path):
+    toy_task = ToyNB201Task()
     runs = []
     for name in ("a", "b"):
         r = run_one("predictor_evolution", toy_task, Budget(max_evals=30), seed=5, path=tmp_path / f"{name}.h5",
@@ -66,7 +69,8 @@ def test_run_pays_only_for_training_labels_and_is_deterministic(toy_task, tmp_pa
     assert a.attrs["predictor"] == "gnn"
 
 
-def test_predictor_guided_rounds_beat_their_random_start(toy_task, tmp_path):
+def test_predictor_guided_rounds_beat_their_random_start(tmp_path):
+    toy_task = ToyNB201Task()
     r = run_one("predictor_evolution", toy_task, Budget(max_evals=36), seed=0, path=tmp_path / "r.h5", config=SMALL)
     t = read_trajectory(r["path"])
     assert t["val"][12:].mean() > t["val"][:12].mean()  # the toy target is learnable
