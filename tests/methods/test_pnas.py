@@ -84,3 +84,15 @@ def test_budget_is_the_sum_of_query_costs_and_runs_repeat(tmp_path):
     np.testing.assert_array_equal(a.codes, b.codes)
     np.testing.assert_array_equal(a["val"], b["val"])
     assert a.attrs["trained_per_level"] and a.attrs["surrogate_tau"]
+
+
+def test_an_interrupted_run_resumes_by_replay(tmp_path):
+    import h5py
+
+    toy_task = ToyNB201Task()
+    path = tmp_path / "r.h5"
+    run_one("pnas", toy_task, Budget(max_cost_s=1850), seed=3, path=path, config=SMALL)
+    with h5py.File(path, "a") as f:
+        f.attrs["status"] = "running"  # as if killed after the last row
+    r = run_one("pnas", toy_task, Budget(max_cost_s=1850), seed=3, path=path, config=SMALL)
+    assert not r["skipped"] and len(read_trajectory(path)) == 18
