@@ -115,8 +115,8 @@ class PredictorEvolution:
             out.extend(kids[self._ok(evaluator, kids)])
             if len(out) >= n:
                 return np.stack(out[:n])
-        return np.concatenate([np.stack(out), self._random_feasible(evaluator, n - len(out))]) if out else \
-            self._random_feasible(evaluator, n)
+        got = np.stack(out) if out else np.zeros((0, self.space.n_dims), dtype=archive.dtype)
+        return np.concatenate([got, self._random_feasible(evaluator, n - len(got))])  # GA stuck: fill randomly
 
     def _ok(self, evaluator: MeteredEvaluator, codes: np.ndarray) -> np.ndarray:
         valid = getattr(self.space, "valid", None)
