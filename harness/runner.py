@@ -46,7 +46,7 @@ def run_one(method: str, task: Task, budget: Budget, seed: int, path: Path,
     cfg = make_config(method, config)
     limit = constraint_from(constraint)
     attrs = {**task.attrs(), "method": method, "config": dataclasses.asdict(cfg), "seed": int(seed),
-             **budget.as_attrs(), "constraint": str(limit) if limit else "none"}
+             **budget.as_attrs(), **({"constraint": str(limit)} if limit else {})}
     status = run_status(Path(path), attrs)
     replay = None
     if status == "corrupt":
