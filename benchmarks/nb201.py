@@ -88,6 +88,17 @@ class NB201Task:
         idx = self.space.index(codes)
         return self._report_valid[idx], self._report_test[idx]
 
+    def resource(self, codes: np.ndarray, name: str) -> np.ndarray:
+        """Per-arch resource for constraints: ``params_m``, ``flops_m`` or ``latency_ms:<device>``."""
+        idx = self.space.index(codes)
+        kind, _, device = name.partition(":")
+        if kind == "latency_ms" and device:
+            return self.table.latency(device)[idx]
+        if kind in ("params_m", "flops_m") and not device:
+            return getattr(self.table, kind)[idx]
+        raise UnknownNameError(f"unknown NB201 resource {name!r}; known: params_m, flops_m, "
+                               f"latency_ms:<device> (devices: {', '.join(self.table.latency_devices)})")
+
     def oracle(self) -> dict[str, dict[str, float]]:
         """Reference rows of the NB201 table: the ResNet cell and the best cell by each metric."""
         resnet = 11472

@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 
 from harness.budget import Budget, Spent
+from harness.constraints import Constraint, ConstraintError
 from harness.errors import ArchError, BudgetExhausted, DataError, ResumeError
 from harness.protocols import SearchData, SearchSpace, Task
 from harness.recorder import Recorder
@@ -17,12 +18,18 @@ class MeteredEvaluator:
     """Charges every evaluation to the budget and records it; test values never leave here.
 
     On resume it answers from the recorded rows first (checking the method asks the same
-    architectures again, which also catches nondeterminism), then goes on live.
+    architectures again, which also catches nondeterminism), then goes on live. Under a
+    ``constraint`` an infeasible architecture is answered NaN, free and unrecorded.
     """
 
+    MAX_INFEASIBLE_IN_A_ROW = 100_000  # a method stuck asking infeasible archs is stopped, not looped
+
     def __init__(self, task: Task, budget: Budget, recorder: Recorder,
-                 replay: Trajectory | None = None) -> None:
+                 replay: Trajectory | None = None, constraint: Constraint | None = None) -> None:
         self._task = task
+        self._constraint = constraint
+        self.infeasible = 0  # infeasible queries answered (free)
+        self._infeasible_run = 0
         self._budget = budget
         self._recorder = recorder
         self._replay = replay
@@ -47,6 +54,17 @@ class MeteredEvaluator:
     @property
     def budget(self) -> Budget:
         return self._budget
+
+    @property
+    def constraint(self) -> Constraint | None:
+        return self._constraint
+
+    def feasible(self, codes: np.ndarray) -> np.ndarray:
+        """Free check: which rows satisfy the run's constraint (all of them when there is none)."""
+        codes2 = np.atleast_2d(np.asarray(codes))
+        if self._constraint is None:
+            return np.ones(len(codes2), dtype=bool)
+        return self._constraint.feasible(self._task, codes2)
 
     def search_data(self) -> SearchData:
         """Train and validation images for weight-sharing methods, when the task offers them."""
@@ -77,6 +95,14 @@ class MeteredEvaluator:
         return vals[0] if single else vals
 
     def _one(self, codes: np.ndarray, fid: float) -> float:
+        if self._constraint is not None and not self.feasible(codes)[0]:
+            self.infeasible += 1
+            self._infeasible_run += 1
+            if self._infeasible_run > self.MAX_INFEASIBLE_IN_A_ROW:
+                raise ConstraintError(f"{self._infeasible_run} infeasible queries in a row under "
+                                      f"{self._constraint}; the method ignores evaluator.feasible")
+            return float("nan")
+        self._infeasible_run = 0
         if self._replay is not None and self._pos < len(self._replay):
             return self._replayed(codes, fid, KIND_QUERY)
         out = self._task.evaluate(codes.reshape(1, -1), fid)
@@ -142,4 +168,7 @@ class MeteredEvaluator:
 def describe(evaluator: MeteredEvaluator) -> dict[str, Any]:
     """Totals charged, for logs and trajectory attributes."""
     s = evaluator.spent
-    return {"spent_evals": s.evals, "spent_cost_s": s.cost_s, "spent_epochs": s.epochs}
+    out: dict[str, Any] = {"spent_evals": s.evals, "spent_cost_s": s.cost_s, "spent_epochs": s.epochs}
+    if evaluator.constraint is not None:
+        out["infeasible_queries"] = evaluator.infeasible
+    return out

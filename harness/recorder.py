@@ -20,7 +20,7 @@ SCHEMA_VERSION = 1
 STATUS_RUNNING, STATUS_COMPLETE = "running", "complete"
 # attributes that must match for a file to be resumed by the same run
 IDENTITY_ATTRS = ("method", "config", "seed", "benchmark", "dataset", "budget_max_evals",
-                  "budget_max_cost_s", "budget_max_epochs", "data_sha256")
+                  "budget_max_cost_s", "budget_max_epochs", "data_sha256", "constraint")
 
 
 def _attr(value: Any) -> Any:

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
 from harness.budget import Budget
+from harness.constraints import Constraint, constraint_from
 from harness.errors import BudgetExhausted, HarnessError, UnknownNameError
 from harness.evaluator import MeteredEvaluator, describe
 from harness.protocols import Task
@@ -36,11 +37,16 @@ def run_path(out: Path, benchmark: str, dataset: str, method: str, seed: int) ->
 
 
 def run_one(method: str, task: Task, budget: Budget, seed: int, path: Path,
-            config: dict[str, Any] | None = None, flush_s: float = 0.0) -> dict[str, Any]:
-    """One search run recorded to ``path``; a complete file is skipped, a partial one resumed."""
+            config: dict[str, Any] | None = None, flush_s: float = 0.0,
+            constraint: Constraint | str | None = None) -> dict[str, Any]:
+    """One search run recorded to ``path``; a complete file is skipped, a partial one resumed.
+
+    A method may define ``report_attrs() -> dict``; its answer is written to the file's attributes.
+    """
     cfg = make_config(method, config)
+    limit = constraint_from(constraint)
     attrs = {**task.attrs(), "method": method, "config": dataclasses.asdict(cfg), "seed": int(seed),
-             **budget.as_attrs()}
+             **budget.as_attrs(), **({"constraint": str(limit)} if limit else {})}
     status = run_status(Path(path), attrs)
     replay = None
     if status == "corrupt":
@@ -53,7 +59,7 @@ def run_one(method: str, task: Task, budget: Budget, seed: int, path: Path,
     elif status is not None:
         replay = read_trajectory(path)
     recorder = Recorder(Path(path), task.space.n_dims, attrs, flush_s=flush_s, existing=replay)
-    evaluator = MeteredEvaluator(task, budget, recorder, replay=replay)
+    evaluator = MeteredEvaluator(task, budget, recorder, replay=replay, constraint=limit)
     rng = stream(seed, "method", method)
     instance = METHODS.get(method)(task.space, rng, cfg)
     try:
@@ -63,7 +69,11 @@ def run_one(method: str, task: Task, budget: Budget, seed: int, path: Path,
     except BaseException:
         recorder.close(complete=False)
         raise
-    recorder.close(complete=True, extra_attrs=describe(evaluator))
+    extra = describe(evaluator)
+    hook = getattr(instance, "report_attrs", None)
+    if callable(hook):
+        extra.update(hook())
+    recorder.close(complete=True, extra_attrs=extra)
     return {**_summary(method, task, seed, path, recorder.trajectory()), "skipped": False}
 
 
@@ -91,8 +101,10 @@ class CompareSpec:
     cache: str | None = None
     workers: int = 1
     flush_s: float = 1.0
+    constraint: str | None = None  # e.g. "params_m<=0.5"; applies to every method
 
     def __post_init__(self) -> None:
+        constraint_from(self.constraint)  # a malformed constraint fails before any work
         if not self.seeds:
             raise HarnessError("no seeds to run")
         for m in self.methods:
@@ -107,7 +119,7 @@ def _jobs(spec: CompareSpec) -> list[tuple[str, str, int]]:
 def _work(spec: CompareSpec, tasks: dict[str, Task], job: tuple[str, str, int]) -> dict[str, Any]:
     ds, m, s = job
     return run_one(m, tasks[ds], spec.budget, s, run_path(spec.out, spec.benchmark, ds, m, s),
-                   spec.method_configs.get(m), spec.flush_s)
+                   spec.method_configs.get(m), spec.flush_s, spec.constraint)
 
 
 _WORKER: dict[str, Any] = {}  # per-process: filled by the pool initializer in forked workers only

@@ -29,6 +29,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="method option, e.g. regularized_evolution.population=20")
     p.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
                    help="benchmark option, e.g. report_test=same")
+    p.add_argument("--constraint", help="resource limit for every method, e.g. params_m<=0.5 or "
+                   "latency_ms:pixel3<=12 (infeasible archs answer NaN, free)")
     p.add_argument("--out", help="output directory (default: runs/<preset or benchmark>)")
     p.add_argument("--data", help="data directory or file (else $NAS_HARNESS_DATA)")
     p.add_argument("--cache", help="cache directory (else $NAS_HARNESS_CACHE or ~/.cache/nas-harness)")
@@ -98,6 +100,7 @@ def spec_from_args(args: argparse.Namespace) -> CompareSpec:
         method_configs=configs, benchmark_options=options, data=args.data, cache=args.cache,
         workers=args.workers or preset.get("workers") or os.cpu_count() or 1,
         flush_s=float(preset.get("flush_s", 1.0)),
+        constraint=args.constraint or preset.get("constraint"),
     )
 
 

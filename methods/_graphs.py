@@ -1,0 +1,73 @@
+"""Architecture encodings for the predictors (numpy only, no torch): DAG graphs, one-hots, tokens.
+
+Graph encoding of predictor_evolution.md: cell/layer nodes plus one op node per (edge, op) slot,
+edges ``source -> op node -> target`` for every chosen op, self loops, features [out-degree, 1, 1].
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from harness.errors import HarnessError
+
+NB201_EDGES = ((1, 0), (2, 0), (2, 1), (3, 0), (3, 1), (3, 2))
+NB201_NODES = 4 + 6 * 5  # 34
+MACRO_LAYERS, MACRO_OPS = 5, 6
+MACRO_NODES = MACRO_LAYERS * (MACRO_OPS + 1) + 1  # 36
+
+
+def _finish(adj: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Features [out-degree without self loop, 1, 1]; then add the self loops."""
+    n, k = adj.shape[0], adj.shape[1]
+    feats = np.ones((n, k, 3), dtype=np.float32)
+    feats[:, :, 0] = adj.sum(axis=2)
+    adj = adj + np.eye(k, dtype=np.float32)[None]
+    return adj, feats
+
+
+def nb201_graph(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(adjacency (n, 34, 34) with adj[s, t] = 1 for an edge s -> t, features (n, 34, 3))."""
+    codes = np.atleast_2d(np.asarray(codes, dtype=np.int64))
+    n = len(codes)
+    adj = np.zeros((n, NB201_NODES, NB201_NODES), dtype=np.float32)
+    rows = np.arange(n)
+    for slot, (dst, src) in enumerate(NB201_EDGES):
+        op = codes[:, slot]
+        on = op != 0  # `none` cuts the edge; its op node stays isolated
+        node = 4 + slot * 5 + op
+        adj[rows[on], src, node[on]] = 1.0
+        adj[rows[on], node[on], dst] = 1.0
+    return _finish(adj)
+
+
+def macro_graph(bits: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(adjacency (n, 36, 36), features (n, 36, 3)) of the 5-layer macro genome (30 bits)."""
+    bits = np.atleast_2d(np.asarray(bits, dtype=np.int64)).reshape(-1, MACRO_LAYERS, MACRO_OPS)
+    n = len(bits)
+    adj = np.zeros((n, MACRO_NODES, MACRO_NODES), dtype=np.float32)
+    for layer in range(MACRO_LAYERS):
+        src, dst = 7 * layer, 7 * (layer + 1)
+        for op in range(MACRO_OPS):
+            on = bits[:, layer, op] != 0
+            adj[on, src, src + 1 + op] = 1.0
+            adj[on, src + 1 + op, dst] = 1.0
+    return _finish(adj)
+
+
+def graph(space_name: str, codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The predictor graph of a space's codes."""
+    if space_name == "nb201":
+        return nb201_graph(codes)
+    if space_name == "macro":
+        return macro_graph(codes)
+    raise HarnessError(f"no predictor graph for search space {space_name!r}; known: nb201, macro")
+
+
+def flat(space_name: str, codes: np.ndarray, n_choices: int) -> np.ndarray:
+    """MLP input: one-hot per gene (NB201: 6 x 5 = 30), the bits themselves for binary genomes."""
+    codes = np.atleast_2d(np.asarray(codes, dtype=np.int64))
+    if n_choices == 2:
+        return codes.astype(np.float32)
+    out = np.zeros((len(codes), codes.shape[1] * n_choices), dtype=np.float32)
+    cols = np.arange(codes.shape[1]) * n_choices + codes
+    out[np.arange(len(codes))[:, None], cols] = 1.0
+    return out

@@ -1,0 +1,98 @@
+"""pnas.md checks on the NB201 node-progressive mapping (toy task; a mock surrogate where exactness matters)."""
+from __future__ import annotations
+
+import numpy as np
+
+from benchmarks.nb201_space import NB201Space
+from harness.budget import Budget
+from harness.recorder import read_trajectory
+from harness.runner import run_one
+from methods.pnas import NODE_SLOTS, PNAS, Config, complete, expand, level_one
+from tests.methods.predictor_fixtures import ToyNB201Task
+
+SMALL = {"beam": 4, "embed": 4, "hidden": 8, "ensemble": 2, "epochs": 5}
+
+
+def test_level_sizes_and_children_extend_their_parent():
+    one = level_one()
+    assert len(one) == 5 and len({tuple(c) for c in one}) == 5
+    two = expand(one[:1], 2)
+    three = expand(two[:2], 3)
+    assert len(two) == 25 and len(three) == 250 and len(expand(one, 2)) == 125
+    np.testing.assert_array_equal(two[:, 0], one[0, 0])
+    for parent, kids in zip(two[:2], three.reshape(2, 125, 6)):
+        np.testing.assert_array_equal(kids[:, :3], np.broadcast_to(parent[:3], (125, 3)))
+        assert len({tuple(k[3:]) for k in kids}) == 125  # every node-3 setting once, none filled in
+
+
+def test_completion_is_a_valid_pass_through():
+    space = NB201Space()
+    assert space.format(level_one()[3:4])[0] == "|nor_conv_3x3~0|+|none~0|skip_connect~1|+|none~0|none~1|skip_connect~2|"
+    cells = expand(level_one(), 2)
+    np.testing.assert_array_equal(space.parse(space.format(cells)), cells)
+    np.testing.assert_array_equal(complete(cells, 3), cells)
+    assert np.all(cells[:, list(NODE_SLOTS[2])] == [0, 0, 1])
+
+
+class _MockSurrogate:
+    """Scores a known function; records what it was fitted on."""
+
+    fitted: list = []
+
+    def __init__(self, seed: int) -> None:
+        pass
+
+    def fit(self, toks, y):
+        _MockSurrogate.fitted.append(np.asarray(y))
+        return self
+
+    def predict(self, toks):
+        return np.array([float((t[:, 1] == 3).sum() * 10 + t[:, 1].sum()) for t in toks])
+
+
+def test_trains_exactly_the_top_k_and_fits_only_on_measured_values(tmp_path):
+    toy_task = ToyNB201Task()
+    from harness.evaluator import MeteredEvaluator
+    from harness.recorder import Recorder
+
+    ev = MeteredEvaluator(toy_task, Budget(max_evals=5 + 4 + 4), Recorder(tmp_path / "p.h5", 6, {}))
+    m = PNAS(toy_task.space, np.random.default_rng(0), Config(beam=4))
+    _MockSurrogate.fitted = []
+    m.make_surrogate = _MockSurrogate
+    try:
+        m.search(ev)
+    except Exception as exc:  # BudgetExhausted ends the search
+        assert type(exc).__name__ == "BudgetExhausted"
+    assert m.trained_per_level == {1: 5, 2: 4, 3: 4}
+    rows = ev._recorder.trajectory()
+    level2 = expand(level_one(), 2)
+    score = _MockSurrogate(0).predict([np.stack([[0, 1, 2], c[:3]], 1) for c in level2])
+    best4 = level2[np.argsort(-score, kind="stable")[:4]]
+    np.testing.assert_array_equal(rows.codes[5:9], best4)
+    paid = set(rows["val"].tolist())
+    assert all(set(y.tolist()) <= paid for y in _MockSurrogate.fitted)
+
+
+def test_budget_is_the_sum_of_query_costs_and_runs_repeat(tmp_path):
+    toy_task = ToyNB201Task()
+    trajs = []
+    for name in ("a", "b"):
+        r = run_one("pnas", toy_task, Budget(max_cost_s=1850), seed=2, path=tmp_path / f"{name}.h5", config=SMALL)
+        trajs.append(read_trajectory(r["path"]))
+    a, b = trajs
+    assert len(a) == 18 and a["cum_cost_s"][-1] == a["cost_s"].sum() <= 1850
+    np.testing.assert_array_equal(a.codes, b.codes)
+    np.testing.assert_array_equal(a["val"], b["val"])
+    assert a.attrs["trained_per_level"] and a.attrs["surrogate_tau"]
+
+
+def test_an_interrupted_run_resumes_by_replay(tmp_path):
+    import h5py
+
+    toy_task = ToyNB201Task()
+    path = tmp_path / "r.h5"
+    run_one("pnas", toy_task, Budget(max_cost_s=1850), seed=3, path=path, config=SMALL)
+    with h5py.File(path, "a") as f:
+        f.attrs["status"] = "running"  # as if killed after the last row
+    r = run_one("pnas", toy_task, Budget(max_cost_s=1850), seed=3, path=path, config=SMALL)
+    assert not r["skipped"] and len(read_trajectory(path)) == 18
