@@ -117,13 +117,13 @@ _CIFAR_MEAN = {"cifar10": (0.4914, 0.4822, 0.4465), "cifar100": (0.5071, 0.4865,
 _CIFAR_STD = {"cifar10": (0.2470, 0.2435, 0.2616), "cifar100": (0.2673, 0.2564, 0.2762)}
 
 
-def _cifar_raw(root: Path, which: str, download: bool) -> tuple[Split, Split]:
+def _cifar_raw(root: Path, name: str, which: str, download: bool) -> tuple[Split, Split]:
     url, md5, folder = ARCHIVES[which]
     path = root / folder
     if not path.is_dir() and download:
         fetch(url, root, md5)
     if not path.is_dir():
-        raise _missing(path, which, f"the torchvision python-pickle folder {folder}/")
+        raise _missing(path, name, f"the torchvision python-pickle folder {folder}/")
     if which == "cifar10":
         train_files, test_files, key = [f"data_batch_{i}" for i in range(1, 6)], ["test_batch"], "labels"
     else:
@@ -133,7 +133,7 @@ def _cifar_raw(root: Path, which: str, download: bool) -> tuple[Split, Split]:
         try:
             parts = [_unpickle(path / f) for f in files]
         except (OSError, pickle.UnpicklingError, EOFError) as exc:
-            raise DataError(f"dataset {which}: cannot read {path}: {exc}") from None
+            raise DataError(f"dataset {name}: cannot read {path}: {exc}") from None
         x = np.concatenate([p["data"] for p in parts])
         y = np.concatenate([np.asarray(p[key], dtype=np.int64) for p in parts])
         return Split(_rows_to_images(x, 32), torch.from_numpy(y))
@@ -146,7 +146,7 @@ def cifar(name: str, root: Path, download: bool = False) -> Data:
     validates on the other half; ``cifar10`` holds out 5k training images (DARTS-style) for
     validation; ``cifar100`` validates and tests on the two halves of the test set."""
     which = "cifar100" if name.startswith("cifar100") else "cifar10"
-    train, test = _cifar_raw(root, which, download)
+    train, test = _cifar_raw(root, name, which, download)
     n, nt = len(train), len(test)
     if name == "cifar10-valid":
         train, valid = _cut(train, (n // 2, n - n // 2), name)
@@ -183,12 +183,12 @@ def imagenet16(root: Path, num_classes: int = 120, download: bool = False) -> Da
 def imagenet(root: Path, side: int = 64, max_per_class: int | None = None, download: bool = False) -> Data:
     """ImageNet as torchvision ImageFolders ``imagenet/train`` and ``imagenet/val``, decoded once
     to ``side`` x ``side`` (resize + centre crop) in memory; valid/test = the two halves of val."""
-    from torchvision import transforms
-    from torchvision.datasets import ImageFolder
-
     path = root / "imagenet"
     if not (path / "train").is_dir() or not (path / "val").is_dir():
         raise _missing(path, "imagenet", "ImageFolder directories train/<class>/*.JPEG and val/<class>/*.JPEG")
+    from torchvision import transforms
+    from torchvision.datasets import ImageFolder
+
     tf = transforms.Compose([transforms.Resize(side * 8 // 7), transforms.CenterCrop(side), transforms.PILToTensor()])
 
     def load(folder: Path) -> Split:

@@ -23,12 +23,9 @@ ARCHIVES = {
 
 
 def md5sum(path: Path) -> str:
-    """Hex md5 of a file, read in 1 MiB blocks."""
-    h = hashlib.md5()
+    """Hex md5 of a file."""
     with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
+        return hashlib.file_digest(f, "md5").hexdigest()
 
 
 def fetch(url: str, root: Path, md5: str | None = None, timeout_s: float = 60.0) -> Path:

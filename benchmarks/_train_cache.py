@@ -79,6 +79,8 @@ class TrainCache:
         for i in range(tries):
             try:
                 return h5py.File(self.path, mode)
-            except BlockingIOError:
-                time.sleep(0.1 * (i + 1))
+            except OSError as exc:  # h5py reports a held lock as errno 11 (EAGAIN)
+                if getattr(exc, "errno", None) != 11 and "lock" not in str(exc):
+                    raise
+                time.sleep(0.05 * (i + 1))
         return h5py.File(self.path, mode)

@@ -22,6 +22,7 @@ from torch import nn
 from benchmarks import _augment
 from benchmarks._datasets import Data, Split
 from benchmarks._recipe import Recipe
+from benchmarks._sgd import SGD
 from harness.distributed import Dist, all_reduce_sum, barrier
 from harness.errors import HarnessError
 from harness.seeding import torch_seed
@@ -68,7 +69,10 @@ class Trainer:
 
     # ------------------------------------------------------------------ training
     def fit(self, build: Callable[[], nn.Module], epochs: int | None = None,
-            checkpoint: Path | None = None, on_epoch: Callable[[int], None] | None = None) -> TrainResult:
+            checkpoint: Path | None = None, on_epoch: Callable[[int], None] | None = None,
+            checkpoint_min_s: float = 0.0) -> TrainResult:
+        """Train to ``epochs`` of the recipe's schedule, resuming from ``checkpoint``; save after every
+        epoch (or, with ``checkpoint_min_s``, only once that long has passed) and where it stops."""
         r, d = self.recipe, self.dist
         epochs = r.epochs if epochs is None else int(epochs)
         if not 1 <= epochs <= r.epochs:
@@ -76,16 +80,19 @@ class Trainer:
         model = build_model(build, self.seed).to(self.device)
         if self.cuda:
             model = model.to(memory_format=torch.channels_last)
-        opt = torch.optim.SGD(model.parameters(), lr=r.lr, momentum=r.momentum, nesterov=r.nesterov,
-                              weight_decay=r.weight_decay)
+        opt = SGD(model.parameters(), r.momentum, r.nesterov, r.weight_decay)
         start, losses, train_s = self._resume(checkpoint, model, opt, epochs)
         net = nn.parallel.DistributedDataParallel(model, device_ids=[self.device] if self.cuda else None) \
             if d.active else model
+        last_save = time.perf_counter()
         for epoch in range(start, epochs):
             t0 = time.perf_counter()
             losses.extend(self._epoch(net, model, opt, epoch))
             train_s += time.perf_counter() - t0
-            self._save(checkpoint, model, opt, epoch + 1, losses, train_s)
+            due = time.perf_counter() - last_save >= checkpoint_min_s or epoch + 1 == epochs
+            if due and epoch + 1 < r.epochs:  # the last stop is kept so a longer run can continue
+                self._save(checkpoint, model, opt, epoch + 1, losses, train_s)
+                last_save = time.perf_counter()
             if on_epoch is not None:
                 on_epoch(epoch)
         t0 = time.perf_counter()
@@ -102,7 +109,7 @@ class Trainer:
     def batch(self) -> int:
         return min(self.recipe.batch_size, len(self.data.train))
 
-    def _epoch(self, net: nn.Module, model: nn.Module, opt: torch.optim.Optimizer, epoch: int) -> list[float]:
+    def _epoch(self, net: nn.Module, model: nn.Module, opt: SGD, epoch: int) -> list[float]:
         r, d, data = self.recipe, self.dist, self.data
         g = torch.Generator().manual_seed(torch_seed(self.seed, "epoch", str(epoch)))
         perm = torch.randperm(len(data.train), generator=g)
@@ -117,11 +124,9 @@ class Trainer:
         net.train()
         step_loss = torch.zeros(steps, dtype=torch.float64, device=self.device)
         for step in range(steps):
-            for group in opt.param_groups:
-                group["lr"] = r.lr_at(epoch + step / steps)
             idx = perm[step * B:(step + 1) * B]
             aug = _augment.draw(B, data.image_size, data.crop_pad, data.flip, r.cutout, g)
-            opt.zero_grad(set_to_none=True)
+            opt.zero_grad()
             for m in range(self.accum):
                 sl = slice((d.rank * self.accum + m) * cs, (d.rank * self.accum + m + 1) * cs)
                 x, y = self._batch(data.train, idx[sl])
@@ -136,7 +141,7 @@ class Trainer:
                 step_loss[step] += loss.detach().double() / self.accum
             if r.grad_clip:
                 nn.utils.clip_grad_norm_(model.parameters(), r.grad_clip)
-            opt.step()
+            opt.step(r.lr_at(epoch + step / steps))
         return (all_reduce_sum(step_loss, d) / d.world).cpu().tolist()
 
     def _batch(self, split: Split, idx: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -171,7 +176,7 @@ class Trainer:
     def _identity(self) -> str:
         return f"{self.recipe.key()}|seed={self.seed}|{self.data.name}|{self.data.sizes()}"
 
-    def _save(self, path: Path | None, model: nn.Module, opt: torch.optim.Optimizer, epoch: int,
+    def _save(self, path: Path | None, model: nn.Module, opt: SGD, epoch: int,
               losses: list[float], train_s: float) -> None:
         if path is not None and self.dist.main:
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -181,7 +186,7 @@ class Trainer:
             os.replace(part, path)  # a kill mid-write leaves the previous checkpoint intact
         barrier(self.dist)
 
-    def _resume(self, path: Path | None, model: nn.Module, opt: torch.optim.Optimizer,
+    def _resume(self, path: Path | None, model: nn.Module, opt: SGD,
                 epochs: int) -> tuple[int, list[float], float]:
         if path is None or not path.exists():
             return 0, [], 0.0

@@ -20,7 +20,7 @@ from benchmarks._recipe import Recipe, preset
 from benchmarks._train_cache import TrainCache, cache_key
 from benchmarks.darts_space import DartsSpace
 from benchmarks.nb201_space import NB201Space
-from harness.config import cache_dir
+from harness.config import cache_dir, data_dir
 from harness.errors import HarnessError
 from harness.protocols import Outcome, SearchSpace
 from harness.registry import BENCHMARKS
@@ -37,6 +37,7 @@ class NetSpec:
     C: int
     depth: int         # NB201: cells per stage; DARTS: number of cells
     auxiliary: bool = False
+    imagenet_stem: bool = False   # DARTS: the stride-8 ImageNet stem
 
 
 class TrainingBenchmark:
@@ -45,12 +46,14 @@ class TrainingBenchmark:
     def __init__(self, name: str, space: SearchSpace, net: NetSpec, dataset: str, recipe: Recipe,
                  cache_file: Path, data_root: Path | None = None, train_seed: int = 0,
                  train_images: int | None = None, download: bool = False, device: str | None = None,
-                 threads: int | None = None) -> None:
-        self.name, self.space, self.net, self.dataset, self.recipe = name, space, net, dataset, recipe
+                 threads: int | None = None, checkpoint_min_s: float = 10.0) -> None:
+        self.benchmark, self.name = name, f"{name}/{dataset}"
+        self.space, self.net, self.dataset, self.recipe = space, net, dataset, recipe
         self.fidelities = tuple(float(e) for e in range(1, recipe.epochs + 1))
         self.default_fidelity = float(recipe.epochs)
         self.train_seed, self.train_images = int(train_seed), train_images
         self._data_root, self._download, self._device, self._threads = data_root, download, device, threads
+        self._checkpoint_min_s = checkpoint_min_s
         self._data = None
         self.cache = TrainCache(cache_file)
 
@@ -69,7 +72,9 @@ class TrainingBenchmark:
 
     def attrs(self) -> dict[str, Any]:
         data = self.data()
-        return {"protocol": "training", "cost_unit": "measured_s", "dataset": self.dataset,
+        return {"benchmark": self.benchmark, "dataset": self.dataset, "cost_unit": "measured_s",
+                "protocol": "training: val = validation accuracy after the queried epochs; cost = measured "
+                            "train + validation seconds; report = the same run (test = held-out split)",
                 "space": self.space.name, "net": json.dumps(asdict(self.net)), "recipe": self.recipe.key(),
                 "train_seed": self.train_seed, **data.sizes(), "num_classes": data.num_classes,
                 "image_size": data.image_size}
@@ -99,14 +104,16 @@ class TrainingBenchmark:
             hit = self.cache.get(key)
         if hit is not None:
             return hit
-        row = self._train(codes, epochs, key)
+        row = self._train(codes, epochs, cache_key({**ident, "epochs": None}))  # one checkpoint per arch
         from harness.distributed import from_env
 
         if from_env().main:
             self.cache.put(key, row, meta=json.dumps(ident, sort_keys=True))
         return row
 
-    def _train(self, codes: np.ndarray, epochs: int, key: str) -> dict[str, float]:
+    def _train(self, codes: np.ndarray, epochs: int, ckpt_key: str) -> dict[str, float]:
+        """Train (continuing a shorter run of the same arch if its checkpoint is there); the charge
+        is the measured time from scratch, so it does not depend on which fidelity came first."""
         import torch
 
         from benchmarks._trainer import Trainer
@@ -117,9 +124,9 @@ class TrainingBenchmark:
         t0 = time.perf_counter()
         data = self.data()
         trainer = Trainer(data, self.recipe, self.train_seed, init(), device=self._device)
-        ckpt = self.cache.path.parent / "checkpoints" / f"{key}.pt"
+        ckpt = self.cache.path.parent / "checkpoints" / f"{ckpt_key}.pt"
         res = trainer.fit(lambda: build_net(self.net, codes, data.num_classes, data.in_channels),
-                          epochs, ckpt)
+                          epochs, ckpt, checkpoint_min_s=self._checkpoint_min_s)
         log.debug("trained %s for %d epochs in %.1fs: val %.2f", self.space.format(codes)[0], epochs,
                   time.perf_counter() - t0, res.valid_acc)
         return {"val": res.valid_acc, "test": res.test_acc, "cost_s": res.train_s + res.valid_s,
@@ -134,21 +141,22 @@ def build_net(net: NetSpec, codes: np.ndarray, num_classes: int, in_channels: in
         return NB201Net(codes, net.C, net.depth, num_classes, in_channels)
     from benchmarks._darts_net import DartsNet
 
-    return DartsNet(codes, net.C, net.depth, num_classes, in_channels, net.auxiliary,
-                    imagenet=False)
+    return DartsNet(codes, net.C, net.depth, num_classes, in_channels, net.auxiliary, net.imagenet_stem)
 
 
 def _make(name: str, space: SearchSpace, dataset: str, data: Path | None, cache: Path | None,
           net: NetSpec, default_recipe: str, options: dict[str, Any]) -> TrainingBenchmark:
     opts = dict(options)
     recipe = preset(str(opts.pop("recipe", default_recipe)), **dict(opts.pop("recipe_changes", {}) or {}))
-    kwargs = {k: opts.pop(k) for k in ("train_seed", "train_images", "download", "device", "threads") if k in opts}
+    kwargs = {k: opts.pop(k) for k in ("train_seed", "train_images", "download", "device", "threads", "checkpoint_min_s")
+              if k in opts}
     if opts:
         raise HarnessError(f"unknown option(s) for {name}: {', '.join(sorted(opts))}; known: recipe, "
                            "recipe_changes, C, N/layers, auxiliary, train_seed, train_images, download, "
-                           "device, threads")
+                           "device, threads, checkpoint_min_s")
     cache_file = cache_dir(cache) / "training" / f"{name}.h5"
-    return TrainingBenchmark(f"{name}/{dataset}", space, net, dataset, recipe, cache_file, data, **kwargs)
+    root = None if dataset in SMALL_DATA else data_dir(data)
+    return TrainingBenchmark(name, space, net, dataset, recipe, cache_file, root, **kwargs)
 
 
 @BENCHMARKS.register("nb201-train")
@@ -165,8 +173,9 @@ def make_nb201_train(dataset: str, *, data: Path | None = None, cache: Path | No
 def make_darts_train(dataset: str, *, data: Path | None = None, cache: Path | None = None,
                      **options: Any) -> TrainingBenchmark:
     """DARTS (S1) genotypes trained for real (evaluation size C=36, 20 cells by default)."""
-    small = dataset in SMALL_DATA
-    net = NetSpec("darts", int(options.pop("C", 8 if small else 36)),
-                  int(options.pop("layers", 5 if small else 20)), bool(options.pop("auxiliary", not small)))
+    small, inet = dataset in SMALL_DATA, dataset == "imagenet"
+    net = NetSpec("darts", int(options.pop("C", 8 if small else 48 if inet else 36)),
+                  int(options.pop("layers", 5 if small else 14 if inet else 20)),
+                  bool(options.pop("auxiliary", not small)), inet)
     return _make("darts-train", DartsSpace(), dataset, data, cache, net,
-                 "digits-fast" if small else "darts-eval", options)
+                 "digits-fast" if small else "imagenet-250" if inet else "darts-eval", options)

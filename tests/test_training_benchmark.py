@@ -1,0 +1,76 @@
+"""TrainingBenchmark: a real 2-architecture digits evaluation, the cache, lazy torch, the preset."""
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from benchmarks._train_cache import TrainCache
+from harness.errors import HarnessError
+from harness.protocols import Task
+from harness.registry import BENCHMARKS
+
+OPTS = {"C": 8, "N": 1, "train_images": 256, "recipe_changes": {"epochs": 2, "batch_size": 32},
+        "threads": 1}
+
+
+def test_discovery_does_not_import_torch() -> None:
+    code = ("import sys; from harness.registry import BENCHMARKS; from harness.presets import PRESETS; "
+            "BENCHMARKS.names(); PRESETS.names(); assert 'torch' not in sys.modules, 'torch imported'")
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).resolve().parents[1])
+
+
+def test_digits_evaluation_and_cache(tmp_path: Path) -> None:
+    pytest.importorskip("torch")
+    task = BENCHMARKS.get("nb201-train")("digits", data=None, cache=tmp_path, **OPTS)
+    assert isinstance(task, Task) and task.fidelities == (1.0, 2.0)
+    codes = task.space.parse(["|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|"
+                              "nor_conv_3x3~1|nor_conv_3x3~2|",
+                              "|none~0|+|none~0|none~1|+|none~0|none~1|none~2|"])
+    out = task.evaluate(codes, 2.0)
+    assert out.val[0] > out.val[1] + 10  # the all-'none' cell cannot learn
+    assert (out.cost_s > 0).all() and out.epochs.tolist() == [2.0, 2.0]
+    assert ((0 <= out.report_test) & (out.report_test <= 100)).all()
+    attrs = task.attrs()
+    assert attrs["cost_unit"] == "measured_s" and attrs["benchmark"] == "nb201-train" and attrs["n_train"] == 256
+    # a new process (a fresh task on the same cache) answers from the file without training
+    again = BENCHMARKS.get("nb201-train")("digits", data=None, cache=tmp_path, **OPTS)
+    t0 = time.perf_counter()
+    rep = again.evaluate(codes, 2.0)
+    assert time.perf_counter() - t0 < 0.5
+    for field in ("val", "cost_s", "report_test"):
+        assert np.array_equal(getattr(rep, field), getattr(out, field))
+    assert len(TrainCache(task.cache.path)) == 2
+
+
+def test_cache_ignores_a_row_cut_by_a_kill(tmp_path: Path) -> None:
+    import h5py
+
+    cache = TrainCache(tmp_path / "c.h5")
+    row = {"val": 50.0, "test": 51.0, "cost_s": 1.0, "epochs": 1.0, "train_s": 0.9}
+    cache.put("a", row)
+    with h5py.File(cache.path, "a") as f:  # a kill after the values, before the key of row "b"
+        for k in ("val", "test", "cost_s", "epochs", "train_s"):
+            f[k].resize((2,))
+    reread = TrainCache(cache.path)
+    assert len(reread) == 1 and reread.get("a") == row and reread.get("b") is None
+    reread.put("b", row)
+    assert TrainCache(cache.path).get("b") == row
+
+
+def test_unknown_option_is_a_one_line_error(tmp_path: Path) -> None:
+    with pytest.raises(HarnessError, match="unknown option.*epochs"):
+        BENCHMARKS.get("nb201-train")("digits", data=None, cache=tmp_path, epochs=3)
+
+
+def test_default_preset_is_registered() -> None:
+    from benchmarks.presets_training import PRESETS as OURS
+    from harness.presets import PRESETS
+
+    p = PRESETS.get("default")
+    assert p is OURS["default"] and p["benchmark"] == "nb201-train" and len(p["seeds"]) >= 5
+    assert set(p["methods"]) == {"random_search", "regularized_evolution"}
