@@ -21,6 +21,7 @@ from harness.distributed import init
 from harness.errors import BudgetExhausted
 from methods._neurocell_morph import morph
 from methods._neurocell_net import NetShape, NeuroCellNet
+from methods._neurocell_select import tournament
 
 log = logging.getLogger(__name__)
 
@@ -44,14 +45,6 @@ def recipe(cfg: Any, epochs: int) -> Recipe:
     return Recipe(epochs=epochs, batch_size=cfg.batch_size, lr=cfg.lr, lr_min=0.0, momentum=cfg.momentum,
                   nesterov=True, weight_decay=cfg.weight_decay, schedule="sgdr", sgdr_t0=1, sgdr_mult=2,
                   eval_batch_size=max(cfg.batch_size, 256))
-
-
-def tournament(fitness: np.ndarray, rng: np.random.Generator, share: float) -> int:
-    """Index of the fittest of max(2, floor(share x n)) members drawn without replacement."""
-    n = len(fitness)
-    size = min(n, max(2, int(math.floor(share * n))))
-    picks = rng.choice(n, size=size, replace=False)
-    return int(picks[int(np.argmax(fitness[picks]))])
 
 
 class Evolution:
