@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from benchmarks._recipe import Recipe
-from benchmarks._trainer import Trainer, TrainResult
+from benchmarks._trainer import Trainer, TrainResult, build_model
 from benchmarks.neurocell_space import Cell, Mutation, encode, format_cell, propose, template_cell
 from harness.distributed import init
 from harness.errors import BudgetExhausted
@@ -107,7 +107,8 @@ class Evolution:
     def run(self) -> Member:
         """Template, initial population, then one tournament child per generation; the champion."""
         cfg = self.cfg
-        template = NeuroCellNet(template_cell(cfg.cell_width, 3, cfg.pad), self.shape)
+        template = build_model(lambda: NeuroCellNet(template_cell(cfg.cell_width, 3, cfg.pad), self.shape),
+                               int(self.rng.integers(2**62)))
         root = self.add(template, -1, None, cfg.epochs_base)  # parent of generation 1, not a member
         for _ in range(cfg.init_population):
             if not self.child_fits():

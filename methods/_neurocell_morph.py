@@ -21,7 +21,8 @@ def morph(net: NeuroCellNet, m: Mutation, noise: float = 0.0,
           generator: torch.Generator | None = None) -> NeuroCellNet:
     """The child of ``net`` under mutation ``m``, applied identically in every cell instance."""
     old = net.cell_def
-    child = NeuroCellNet(apply(old, m), net.shape)
+    with torch.random.fork_rng(devices=[]):  # its random init is overwritten: leave the global RNG be
+        child = NeuroCellNet(apply(old, m), net.shape)
     state = {k: v.detach().clone() for k, v in net.state_dict().items()}
     u = old.unit(m.target)
     for c in range(net.shape.n_cells):
