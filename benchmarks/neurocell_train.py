@@ -42,7 +42,8 @@ class NeuroCellTask:
         return self._data
 
     def search_data(self):  # -> benchmarks._datasets.Data with an empty test split
-        """What a method may train and select on."""
+        """What a method may train and select on (asked before it trains: the thread cap applies)."""
+        self._cap_threads()
         data = self.data()
         return replace(data, test=data.test.take(np.zeros(0, dtype=np.int64)))
 
@@ -55,15 +56,21 @@ class NeuroCellTask:
         from benchmarks._trainer import Trainer
         from harness.distributed import init
 
-        if self._threads:
-            torch.set_num_threads(self._threads)
+        self._cap_threads()
         data = self.data()
         dist = init()
         valid = Trainer(data, recipe, self.train_seed, dist, device=self._device).accuracy(model, data.valid)
         both = Split(torch.cat([data.train.x, data.valid.x]), torch.cat([data.train.y, data.valid.y]))
-        full = replace(data, train=both, valid=data.valid.take(np.zeros(0, dtype=np.int64)))
+        # the valid split is trained on now; a token slice keeps the Trainer's DDP sharding happy
+        full = replace(data, train=both, valid=data.valid.take(np.arange(dist.world)))
         result = Trainer(full, recipe, self.train_seed, dist, device=self._device).fit(lambda: model)
         return valid, result.test_acc
+
+    def _cap_threads(self) -> None:
+        if self._threads:
+            import torch
+
+            torch.set_num_threads(self._threads)
 
     def evaluate(self, codes: np.ndarray, fidelity: float) -> Any:
         raise HarnessError(f"{self.name} answers no queries: it serves methods that train their own "

@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -58,6 +58,9 @@ class Evolution:
                               cfg.conv_dropout, cfg.fc_dropout)
         self.noise_gen = torch.Generator().manual_seed(int(rng.integers(2**62)))
         self.dist = init()
+        # Trainer.fit also scores a test split; the method has none, so it scores a token slice of valid
+        # (an empty split breaks the Trainer's per-rank sharding under DDP: note for the training layer)
+        self.train_data = replace(self.data, test=self.data.valid.take(np.arange(self.dist.world)))
         self.population: list[Member] = []
         self.lineage: list[dict[str, Any]] = []
         self.last_child_s = 0.0
@@ -66,7 +69,7 @@ class Evolution:
     def train(self, net: NeuroCellNet, epochs: int) -> tuple[TrainResult, float]:
         """Train ``net`` in place from its current weights; returns the result and measured seconds."""
         t0 = time.perf_counter()
-        trainer = Trainer(self.data, recipe(self.cfg, epochs), int(self.rng.integers(2**62)), self.dist,
+        trainer = Trainer(self.train_data, recipe(self.cfg, epochs), int(self.rng.integers(2**62)), self.dist,
                           device=self.cfg.device or None)
         res = trainer.fit(lambda: net)
         net.to("cpu")
