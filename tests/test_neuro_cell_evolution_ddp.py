@@ -14,7 +14,6 @@ pytest.importorskip("torch")
 REPO = Path(__file__).resolve().parents[1]
 
 
-@pytest.mark.slow  # ~30 s: two torchrun processes each importing torch
 def test_two_gloo_processes_search_in_lockstep(tmp_path: Path) -> None:
     out = tmp_path / "lineage"
     env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"}
