@@ -6,7 +6,7 @@ from harness.presets import PRESETS as _REGISTRY
 
 CI_CONFIG = {"epochs_base": 3, "epochs_child": 1, "epochs_final": 2, "init_population": 3, "generations": 4,
              "stem_width": 8, "cell_width": 8, "head_width": 16, "fc_width": 16, "pad": 1,
-             "batch_size": 64, "momentum": 0.9, "conv_dropout": 0.1, "fc_dropout": 0.1}
+             "batch_size": 64, "momentum": 0.9, "cutout": 0, "conv_dropout": 0.1, "fc_dropout": 0.1}
 
 PRESETS: dict[str, dict] = {
     "neurocell-ci": {

@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 import math
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -36,15 +36,14 @@ class Member:
     parent: int = -1
     mutation: Mutation | None = None
     arch: str = ""
-    first_epoch_loss: float = math.nan
-    losses: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    first_epoch_loss: float = math.nan  # mean training loss of its first epoch (inheritance shows here)
 
 
 def recipe(cfg: Any, epochs: int) -> Recipe:
     """The seed's SGD: Nesterov, cosine with warm restarts after epochs 1, 3, 7, 15, ... per batch."""
     return Recipe(epochs=epochs, batch_size=cfg.batch_size, lr=cfg.lr, lr_min=0.0, momentum=cfg.momentum,
                   nesterov=True, weight_decay=cfg.weight_decay, schedule="sgdr", sgdr_t0=1, sgdr_mult=2,
-                  eval_batch_size=max(cfg.batch_size, 256))
+                  cutout=cfg.cutout, eval_batch_size=max(cfg.batch_size, 256))
 
 
 class Evolution:
@@ -79,9 +78,10 @@ class Evolution:
         """Train, charge, record and append one network (the template when ``parent`` is -1)."""
         res, seconds = self.train(net, epochs)
         member = Member(len(self.lineage), net, res.valid_acc, parent, m, format_cell(net.cell_def),
-                        float(np.mean(res.step_loss[: max(1, len(res.step_loss) // epochs)])), res.step_loss)
+                        float(np.mean(res.step_loss[: max(1, len(res.step_loss) // epochs)])))
         self.lineage.append({"id": member.id, "parent": parent, "mutation": m.kind if m else "template",
-                             "arch": member.arch, "fitness": member.fitness, "seconds": seconds})
+                             "arch": member.arch, "fitness": member.fitness, "seconds": seconds,
+                             "first_epoch_loss": member.first_epoch_loss})
         log.info("member %d (parent %d, %s): val %.2f in %.1fs", member.id, parent,
                  m.kind if m else "template", member.fitness, seconds)
         if parent >= 0:

@@ -49,6 +49,7 @@ class Config:
     lr: float = 0.05
     momentum: float = 0.5
     weight_decay: float = 1e-4
+    cutout: int = 16             # cut-out side in pixels (seed, CIFAR); crop and flip come with the dataset
     device: str = ""             # "" = cuda when available, else cpu
 
 

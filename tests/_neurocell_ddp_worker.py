@@ -31,7 +31,7 @@ class _Evaluator:
 if __name__ == "__main__":
     torch.set_num_threads(1)
     cfg = Config(epochs_base=2, epochs_child=1, init_population=2, generations=2, stem_width=4, cell_width=4,
-                 head_width=4, fc_width=8, pad=1, batch_size=32, momentum=0.9, conv_dropout=0.0,
+                 head_width=4, fc_width=8, pad=1, batch_size=32, momentum=0.9, cutout=0, conv_dropout=0.0,
                  fc_dropout=0.0, device="cpu")
     evo = Evolution(cfg, np.random.default_rng(0), _Evaluator())
     evo.run()

@@ -22,7 +22,7 @@ torch.set_num_threads(1)
 
 TINY = {"epochs_base": 2, "epochs_child": 1, "epochs_final": 1, "init_population": 2, "generations": 3,
         "stem_width": 4, "cell_width": 4, "head_width": 4, "fc_width": 8, "pad": 1, "batch_size": 32,
-        "momentum": 0.9, "conv_dropout": 0.0, "fc_dropout": 0.0, "device": "cpu"}
+        "momentum": 0.9, "cutout": 0, "conv_dropout": 0.0, "fc_dropout": 0.0, "device": "cpu"}
 
 
 def _run(tmp_path: Path, seed: int, budget: Budget, name: str = "run", task=None, **changes):
@@ -44,6 +44,12 @@ def test_budget_meter_and_records(tmp_path: Path) -> None:
     # a tighter budget stops before the child that would overspend
     _, short = _run(tmp_path, 0, Budget(max_epochs=3.5), name="short")
     assert short["epochs"][short["kind"] == KIND_QUERY].tolist() == [2.0, 1.0]
+
+
+def test_seconds_overspend_is_recorded_then_ends_the_search(tmp_path: Path) -> None:
+    _, traj = _run(tmp_path, 0, Budget(max_cost_s=1e-3), name="secs")
+    assert traj["kind"].tolist() == [KIND_QUERY, KIND_FINAL]  # the template, charged; then the final test
+    assert traj["cost_s"][0] > 1e-3 and traj.attrs["spent_cost_s"] == traj["cost_s"][0]
 
 
 def test_same_seed_same_architectures(tmp_path: Path) -> None:
@@ -90,7 +96,7 @@ def test_child_trains_from_inherited_weights() -> None:
     from methods.neuro_cell_evolution import Config
 
     data = load("digits", None)
-    cfg = Config(batch_size=64, momentum=0.9, lr=0.05)
+    cfg = Config(batch_size=64, momentum=0.9, lr=0.05, cutout=0)
     shape = NetShape(1, 8, 10, 3, 8, 8, 16, 1, 0.0, 0.0)
     fit = lambda net, epochs: Trainer(data, recipe(cfg, epochs), 0, device="cpu").fit(lambda: net)  # noqa: E731
     parent = build_model(lambda: NeuroCellNet(template_cell(8, 3, 1), shape), 0)
