@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from benchmarks.neurocell_space import MUTATIONS, encode
+from harness.errors import HarnessError
 from harness.evaluator import MeteredEvaluator
 from harness.protocols import SearchSpace
 from harness.registry import METHODS
@@ -51,6 +52,14 @@ class Config:
     weight_decay: float = 1e-4
     cutout: int = 16             # cut-out side in pixels (seed, CIFAR); crop and flip come with the dataset
     device: str = ""             # "" = cuda when available, else cpu
+
+    def __post_init__(self) -> None:
+        unknown = sorted(set(self.mutations) - set(MUTATIONS))
+        if unknown or not self.mutations:
+            raise HarnessError(f"neuro_cell_evolution mutations must be a non-empty subset of "
+                               f"{', '.join(MUTATIONS)}, got {list(self.mutations)}")
+        if not 1.0 <= self.widen_low <= self.widen_high:
+            raise HarnessError(f"need 1 <= widen_low <= widen_high, got {self.widen_low}, {self.widen_high}")
 
 
 @METHODS.register("neuro_cell_evolution")

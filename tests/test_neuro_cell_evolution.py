@@ -130,6 +130,19 @@ def test_needs_a_training_task(tmp_path: Path) -> None:
         run_one("neuro_cell_evolution", FakeNB201(), Budget(max_evals=3), 0, tmp_path / "x.h5", TINY)
 
 
+def test_presets_and_bad_options() -> None:
+    from harness.presets import PRESETS
+    from harness.runner import make_config
+
+    for name in ("neurocell-ci", "neurocell-tabular"):
+        for method in PRESETS.get(name)["methods"]:
+            make_config(method, PRESETS.get(name).get("method_configs", {}).get(method))
+    with pytest.raises(HarnessError, match="mutations must be"):
+        make_config("neuro_cell_evolution", {"mutations": ["deeper", "wider"]})
+    with pytest.raises(HarnessError, match="answers no queries"):
+        BENCHMARKS.get("neurocell-train")("synthetic").evaluate(np.zeros((1, 192), np.int16), 0.0)
+
+
 def test_discovering_methods_does_not_import_torch() -> None:
     code = ("import sys; from harness.registry import METHODS; METHODS.names(); "
             "assert 'torch' not in sys.modules, 'torch imported'")
