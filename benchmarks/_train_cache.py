@@ -13,6 +13,8 @@ from typing import Any
 import h5py
 import numpy as np
 
+from harness.errors import DataError
+
 log = logging.getLogger(__name__)
 
 FIELDS = ("val", "test", "cost_s", "epochs", "train_s")
@@ -83,4 +85,4 @@ class TrainCache:
                 if getattr(exc, "errno", None) != 11 and "lock" not in str(exc):
                     raise
                 time.sleep(0.05 * (i + 1))
-        return h5py.File(self.path, mode)
+        raise DataError(f"training cache {self.path} stayed locked by another process for a minute")

@@ -23,7 +23,7 @@ from benchmarks import _augment
 from benchmarks._datasets import Data, Split
 from benchmarks._recipe import Recipe
 from benchmarks._sgd import SGD
-from harness.distributed import Dist, all_reduce_sum, barrier
+from harness.distributed import Dist, all_reduce_sum, barrier, broadcast_buffers
 from harness.errors import HarnessError
 from harness.seeding import torch_seed
 
@@ -95,6 +95,7 @@ class Trainer:
                 last_save = time.perf_counter()
             if on_epoch is not None:
                 on_epoch(epoch)
+        broadcast_buffers(model, d)
         t0 = time.perf_counter()
         valid = self.accuracy(model, self.data.valid)
         valid_s = time.perf_counter() - t0

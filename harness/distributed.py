@@ -59,3 +59,12 @@ def barrier(d: Dist) -> None:
         import torch.distributed as td
 
         td.barrier()
+
+
+def broadcast_buffers(module: Any, d: Dist) -> None:
+    """Give every process rank 0's buffers (batch-norm running statistics) before evaluating."""
+    if d.active:
+        import torch.distributed as td
+
+        for buf in module.buffers():
+            td.broadcast(buf, src=0)

@@ -74,3 +74,33 @@ def test_default_preset_is_registered() -> None:
     p = PRESETS.get("default")
     assert p is OURS["default"] and p["benchmark"] == "nb201-train" and len(p["seeds"]) >= 5
     assert set(p["methods"]) == {"random_search", "regularized_evolution"}
+
+
+def test_darts_training_with_aux_head_and_drop_path(tmp_path: Path) -> None:
+    pytest.importorskip("torch")
+    task = BENCHMARKS.get("darts-train")(
+        "synthetic", data=None, cache=tmp_path, C=4, layers=3, auxiliary=True, threads=1,
+        recipe_changes={"epochs": 1, "batch_size": 32, "aux_weight": 0.4, "drop_path": 0.2, "cutout": 2,
+                        "grad_clip": 5.0, "label_smoothing": 0.1})
+    codes = task.space.sample(np.random.default_rng(0), 1)
+    out = task.evaluate(codes, 1.0)
+    assert 0 <= out.val[0] <= 100 and out.cost_s[0] > 0 and task.attrs()["space"] == "darts"
+
+
+def test_default_preset_runs_through_compare(tmp_path: Path) -> None:
+    pytest.importorskip("torch")
+    from benchmarks.presets_training import PRESETS as OURS
+    from harness.budget import Budget
+    from harness.recorder import read_trajectory
+    from harness.runner import CompareSpec, compare
+
+    p = OURS["default"]
+    options = {**p["options"], "train_images": 64, "recipe_changes": {"epochs": 1}}
+    spec = CompareSpec(benchmark=p["benchmark"], datasets=("digits",), methods=tuple(p["methods"]), seeds=(0,),
+                       budget=Budget(max_evals=2), out=tmp_path / "runs", benchmark_options=options,
+                       cache=str(tmp_path / "cache"), workers=1, flush_s=0.0)
+    records = compare(spec)
+    assert [r["n_evals"] for r in records] == [2, 2]
+    traj = read_trajectory(records[0]["path"])
+    assert traj.attrs["cost_unit"] == "measured_s" and (traj["cost_s"] > 0).all()
+    assert np.isfinite(traj["report_test"]).all() and (traj["fidelity"] == 1.0).all()

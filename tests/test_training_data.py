@@ -93,3 +93,18 @@ def test_imagenet16_pickles(tmp_path: Path) -> None:
     assert data.train.x.shape[1:] == (3, 16, 16) and int(data.train.y.max()) < 120
     assert abs(len(data.valid) - len(data.test)) <= 1 and 0 < len(data.valid) + len(data.test) <= 20
     assert data.num_classes == 120 and data.name == "ImageNet16-120"
+
+
+def test_imagenet_folders(tmp_path: Path) -> None:
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    for split in ("train", "val"):
+        for cls in ("n01", "n02"):
+            folder = tmp_path / "imagenet" / split / cls
+            folder.mkdir(parents=True)
+            for i in range(2):
+                Image.fromarray(rng.integers(0, 256, (12, 10, 3), dtype=np.uint8)).save(folder / f"{i}.png")
+    data = _datasets.imagenet(tmp_path, side=8)
+    assert data.sizes() == {"n_train": 4, "n_valid": 2, "n_test": 2}
+    assert data.train.x.shape[1:] == (3, 8, 8) and data.num_classes == 2
