@@ -13,6 +13,7 @@ import torch
 from torch import nn
 
 from benchmarks.neurocell_space import Cell, Unit
+from harness.errors import HarnessError
 
 
 @dataclass(frozen=True)
@@ -125,7 +126,8 @@ class NeuroCellNet(nn.Module):
             if i < shape.n_cells - 1:
                 side //= 2
         if side + 2 * p - 2 < 1:
-            raise ValueError(f"image side {shape.image_size} is too small for {shape.n_cells} cells with padding {p}")
+            raise HarnessError(f"images of side {shape.image_size} are too small for {shape.n_cells} cells of unpadded "
+                               f"convs (padding {p}); set pad=1 or fewer cells")
         self.cells = nn.ModuleList(cells)
         self.pool = nn.MaxPool2d(2)
         self.drop2d = nn.Dropout2d(shape.conv_dropout)

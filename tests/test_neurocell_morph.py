@@ -11,6 +11,7 @@ torch = pytest.importorskip("torch")
 
 from benchmarks.neurocell_space import MUTATIONS, Mutation, apply, propose, template_cell  # noqa: E402
 from methods._neurocell_morph import morph  # noqa: E402
+from harness.errors import HarnessError  # noqa: E402
 from methods._neurocell_net import NetShape, NeuroCellNet  # noqa: E402
 
 torch.set_num_threads(1)
@@ -95,3 +96,14 @@ def test_all_instances_change_alike_and_untouched_weights_are_copied(kind: str) 
         parts = key.split(".")
         if key.startswith(("stem.", "fc.")) or (parts[0] == "cells" and parts[3] not in touched and kind != "widen"):
             assert torch.equal(new[key], value), key
+
+
+def test_seed_template_on_cifar_shape() -> None:
+    """conv 64 -> [cell 128 -> pool] x 2 -> cell -> conv 128 -> FC 128 -> FC 10, unpadded: 32 -> 2 pixels."""
+    net = NeuroCellNet(template_cell(128), NetShape(3, 32, 10)).eval()
+    assert net.fc[2].in_features == 128 * 2 * 2
+    with torch.no_grad():
+        out = net(torch.zeros(2, 3, 32, 32))
+    assert out.shape == (2, 10) and torch.allclose(out.exp().sum(1), torch.ones(2))
+    with pytest.raises(HarnessError, match="too small"):
+        NeuroCellNet(template_cell(8), NetShape(1, 8, 10))
