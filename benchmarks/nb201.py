@@ -17,7 +17,7 @@ from benchmarks.nb201_table import NB201Table, ensure_table, open_table
 from harness import __version__
 from harness.config import cache_dir, data_dir
 from harness.errors import DataError, UnknownNameError
-from harness.protocols import Outcome
+from harness.protocols import Outcome, SearchData
 from harness.registry import BENCHMARKS
 
 SEARCH_DATASETS = ("cifar10-valid", "cifar100", "ImageNet16-120")
@@ -36,7 +36,9 @@ REPORT_TEST = {"cifar10-valid": "cifar10", "cifar100": "cifar100", "ImageNet16-1
 class NB201Task:
     """One search dataset of NB201; per-fidelity columns are gathered once for O(1) queries."""
 
-    def __init__(self, table: NB201Table, dataset: str, report_test: str = "paper") -> None:
+    def __init__(self, table: NB201Table, dataset: str, report_test: str = "paper",
+                 images: str | None = None, images_root: Path | None = None,
+                 train_images: int | None = None) -> None:
         if dataset not in SEARCH_DATASETS:
             close = [d for d in DATASETS if d not in SEARCH_DATASETS and d == dataset]
             hint = " (cifar10 has no validation split: search on cifar10-valid)" if close else ""
@@ -59,6 +61,18 @@ class NB201Task:
         self._report_valid = table.column(dataset, "valid_acc", 200)
         self._report_test = table.column(self._test_ds, "test_acc", 200)
         self._report_test_mode = report_test
+        # images for weight-sharing methods (EvNAS, EDNAS): "same" = this dataset's own NB201 splits
+        self.images = dataset if images == "same" else images
+        self._images_root, self._train_images = images_root, train_images
+
+    def search_data(self) -> SearchData:
+        """Train / valid images for weight-sharing methods; only when built with ``images``."""
+        if self.images is None:
+            raise DataError(f"{self.name} was built without images; pass the nb201 option images=same "
+                            "(or digits / synthetic) to run weight-sharing methods")
+        from benchmarks._search_images import search_data
+
+        return search_data(self.images, self._images_root, self._train_images)
 
     def evaluate(self, codes: np.ndarray, fidelity: float) -> Outcome:
         idx = self.space.index(codes)
@@ -93,14 +107,21 @@ class NB201Task:
                           f"estimated: cifar10-valid per-epoch times x {TIME_SCALE[self.dataset]} (train, valid)",
             "report_valid_key": f"{self.dataset}/valid_acc/hp200",
             "report_test_key": f"{self._test_ds}/test_acc/hp200",
+            "search_images": self.images or "none",
         }
 
 
 @BENCHMARKS.register("nb201")
 def make(dataset: str, *, data: Path | str | None = None, cache: Path | str | None = None,
-         report_test: str = "paper", **options: Any) -> NB201Task:
-    """NAS-Bench-201 from tabular data (exports folder, official .pth, or a prepared table)."""
+         report_test: str = "paper", images: str | None = None, train_images: int | None = None,
+         **options: Any) -> NB201Task:
+    """NAS-Bench-201 from tabular data (exports folder, official .pth, or a prepared table).
+
+    ``images`` (same | digits | synthetic) adds the train/valid images weight-sharing methods train
+    on; image folders are looked up under the same data directory.
+    """
     if options:
         raise UnknownNameError(f"unknown nb201 options: {', '.join(sorted(options))}")
-    table = open_table(ensure_table(data_dir(data), cache_dir(cache)))
-    return NB201Task(table, dataset, report_test)
+    root = data_dir(data)
+    table = open_table(ensure_table(root, cache_dir(cache)))
+    return NB201Task(table, dataset, report_test, images, root, train_images)

@@ -25,12 +25,12 @@ def prepare(source: Path, out: Path) -> Path:
     """Convert a data folder of public exports, or an official ``.pth``, into a table file."""
     source = Path(source)
     space = NB201Space()
+    if not source.exists():
+        raise DataError(f"NB201 source {source} does not exist")
     if source.is_dir():
         filled = read_exports(source, space)
     elif source.suffix in (".pth", ".pt"):
         filled = read_official(source, space)
-    elif not source.exists():
-        raise DataError(f"NB201 source {source} does not exist")
     else:
         raise DataError(f"NB201 source {source}: expected a folder of exports or an official .pth file")
     write_table(filled, space, Path(out))

@@ -1,7 +1,7 @@
 """A training task for methods that grow and train their own networks (neuro-cell evolution, issue 8):
 it lends the train and validation splits, and retrains and tests the model a method hands back.
 
-The method never holds the test split: ``search_data`` returns the dataset with an empty test split,
+The method never holds the test split: ``search_data`` returns the train and validation splits only,
 and ``final_test`` (called by the evaluator's ``submit_model``) trains the returned model on
 train+valid and scores it on test, the numbers going to the record only. Torch is imported lazily.
 """
@@ -16,6 +16,7 @@ import numpy as np
 from benchmarks.neurocell_space import NeuroCellSpace
 from harness import __version__
 from harness.errors import HarnessError
+from harness.protocols import SearchData
 from harness.registry import BENCHMARKS
 
 
@@ -41,11 +42,12 @@ class NeuroCellTask:
             self._data = _datasets.load(self.dataset, self._root, self._download, self.train_images)
         return self._data
 
-    def search_data(self):  # -> benchmarks._datasets.Data with an empty test split
+    def search_data(self) -> SearchData:
         """What a method may train and select on (asked before it trains: the thread cap applies)."""
+        from benchmarks._search_images import from_data
+
         self._cap_threads()
-        data = self.data()
-        return replace(data, test=data.test.take(np.zeros(0, dtype=np.int64)))
+        return from_data(self.data())
 
     def final_test(self, model: Any, recipe: Any) -> tuple[float, float]:
         """(validation accuracy of the model as handed over, test accuracy after ``recipe`` on

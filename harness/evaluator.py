@@ -7,8 +7,8 @@ from typing import Any
 import numpy as np
 
 from harness.budget import Budget, Spent
-from harness.errors import ArchError, BudgetExhausted, HarnessError, ResumeError
-from harness.protocols import SearchSpace, Task, TrainingTask
+from harness.errors import ArchError, BudgetExhausted, DataError, HarnessError, ResumeError
+from harness.protocols import SearchData, SearchSpace, Task, TrainingTask
 from harness.recorder import Recorder
 from harness.trajectory import KIND_CHARGE, KIND_FINAL, KIND_QUERY, Trajectory
 
@@ -47,6 +47,14 @@ class MeteredEvaluator:
     @property
     def budget(self) -> Budget:
         return self._budget
+
+    def search_data(self) -> SearchData:
+        """Train and validation images for weight-sharing methods, when the task offers them."""
+        hook = getattr(self._task, "search_data", None)
+        if hook is None:
+            raise DataError(f"task {self._task.name} offers no images for weight-sharing search "
+                            "(it needs a search_data() hook, e.g. nb201 with images=...)")
+        return hook()
 
     def evaluate(self, codes: np.ndarray, fidelity: float | None = None) -> np.ndarray:
         """Validation values for a batch of architectures (n, n_dims) or one (n_dims,).
@@ -98,11 +106,7 @@ class MeteredEvaluator:
         rv, rt = self._task.report(codes.reshape(1, -1))
         self._record(codes, 0.0, 0.0, 0.0, np.nan, float(rv[0]), float(rt[0]), KIND_FINAL)
 
-    # methods that train networks themselves (TrainingTask only)
-    def search_data(self) -> Any:
-        """Train and validation splits to train on; the test split is withheld (empty)."""
-        return self._training_task().search_data()
-
+    # methods that train networks themselves and hand back a model (TrainingTask only)
     def observe(self, codes: np.ndarray, val: float, seconds: float, epochs: float) -> None:
         """Charge a candidate the method trained itself and record the validation value it measured;
         the charge that overspends is recorded and then ends the search. Fidelity is recorded as 0
@@ -130,8 +134,8 @@ class MeteredEvaluator:
 
     def _training_task(self) -> TrainingTask:
         if not isinstance(self._task, TrainingTask):
-            raise HarnessError(f"{self._task.name} lends no training data: this method needs a training "
-                               "task (e.g. benchmark neurocell-train)")
+            raise HarnessError(f"task {self._task.name} does not test returned models: this method needs a "
+                               "training task (e.g. benchmark neurocell-train)")
         return self._task
 
     # internals

@@ -37,6 +37,30 @@ class Outcome:
     report_test: np.ndarray  # final-protocol test accuracy, harness only
 
 
+@dataclass(frozen=True)
+class SearchData:
+    """Images a weight-sharing method may train and score on: train and validation splits only.
+
+    ``*_x`` are N x C x H x W arrays or tensors (uint8 0..255 or float 0..1), ``*_y`` int labels.
+    A task offers them through an optional ``search_data()`` method; the test split never leaves it.
+    """
+
+    name: str
+    train_x: Any
+    train_y: Any
+    valid_x: Any
+    valid_y: Any
+    num_classes: int
+    mean: tuple[float, ...]
+    std: tuple[float, ...]
+    crop_pad: int = 0
+    flip: bool = False
+
+    @property
+    def in_channels(self) -> int:
+        return int(self.train_x.shape[1])
+
+
 @runtime_checkable
 class Task(Protocol):
     """One benchmark on one dataset: answers evaluations and says how they are charged."""
@@ -56,7 +80,7 @@ class TrainingTask(Task, Protocol):
     """A task whose methods train networks themselves (neuro-cell evolution): it lends the train and
     validation splits and tests the model a method returns, so test data never reach the method."""
 
-    def search_data(self) -> Any: ...
+    def search_data(self) -> SearchData: ...
     def final_test(self, model: Any, recipe: Any) -> tuple[float, float]: ...
 
 

@@ -16,7 +16,7 @@ from harness.protocols import Task
 from harness.recorder import STATUS_COMPLETE, Recorder, read_trajectory, run_status
 from harness.registry import BENCHMARKS, METHODS
 from harness.seeding import stream
-from harness.trajectory import final_incumbent
+from harness.trajectory import KIND_CHARGE, final_incumbent
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +70,9 @@ def run_one(method: str, task: Task, budget: Budget, seed: int, path: Path,
 def _summary(method: str, task: Task, seed: int, path: Path, traj: Any) -> dict[str, Any]:
     return {"method": method, "dataset": task.attrs()["dataset"], "benchmark": task.attrs()["benchmark"],
             "seed": int(seed), "path": str(path), "n_evals": int((traj["kind"] == 0).sum()),
-            "cost_unit": task.attrs()["cost_unit"], **final_incumbent(traj)}
+            "cost_unit": task.attrs()["cost_unit"], **final_incumbent(traj),
+            # a one-shot method's own training, charged in measured seconds (NB201 paper's "search (s)")
+            "train_cost_s": float(traj["cost_s"][traj["kind"] == KIND_CHARGE].sum())}
 
 
 @dataclass(frozen=True)

@@ -8,17 +8,19 @@ from __future__ import annotations
 import logging
 import math
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import torch
 
+from benchmarks._datasets import Data, Split
 from benchmarks._recipe import Recipe
 from benchmarks._trainer import Trainer, TrainResult, build_model
 from benchmarks.neurocell_space import Cell, Mutation, encode, format_cell, propose, template_cell
 from harness.distributed import init
 from harness.errors import BudgetExhausted
+from harness.protocols import SearchData
 from methods._neurocell_morph import morph
 from methods._neurocell_net import NetShape, NeuroCellNet
 from methods._neurocell_select import tournament
@@ -46,20 +48,25 @@ def recipe(cfg: Any, epochs: int) -> Recipe:
                   cutout=cfg.cutout, eval_batch_size=max(cfg.batch_size, 256))
 
 
+def trainer_data(d: SearchData, world: int) -> Data:
+    """The Trainer's dataset from the method's view. Trainer.fit also scores a test split; the method
+    has none, so it scores a token slice of valid (an empty split breaks the Trainer's DDP sharding)."""
+    valid = Split(torch.as_tensor(d.valid_x), torch.as_tensor(d.valid_y))
+    return Data(d.name, Split(torch.as_tensor(d.train_x), torch.as_tensor(d.train_y)), valid,
+                valid.take(np.arange(world)), d.num_classes, d.mean, d.std, d.crop_pad, d.flip)
+
+
 class Evolution:
     """State of one search: population, lineage, and the generators every draw comes from."""
 
     def __init__(self, cfg: Any, rng: np.random.Generator, evaluator: Any) -> None:
         self.cfg, self.rng, self.evaluator = cfg, rng, evaluator
-        self.data = evaluator.search_data()
+        self.dist = init()
+        self.data = trainer_data(evaluator.search_data(), self.dist.world)
         self.shape = NetShape(self.data.in_channels, self.data.image_size, self.data.num_classes,
                               cfg.n_cells, cfg.stem_width, cfg.head_width, cfg.fc_width, cfg.pad,
                               cfg.conv_dropout, cfg.fc_dropout)
         self.noise_gen = torch.Generator().manual_seed(int(rng.integers(2**62)))
-        self.dist = init()
-        # Trainer.fit also scores a test split; the method has none, so it scores a token slice of valid
-        # (an empty split breaks the Trainer's per-rank sharding under DDP: note for the training layer)
-        self.train_data = replace(self.data, test=self.data.valid.take(np.arange(self.dist.world)))
         self.population: list[Member] = []
         self.lineage: list[dict[str, Any]] = []
         self.last_child_s = 0.0
@@ -68,7 +75,7 @@ class Evolution:
     def train(self, net: NeuroCellNet, epochs: int) -> tuple[TrainResult, float]:
         """Train ``net`` in place from its current weights; returns the result and measured seconds."""
         t0 = time.perf_counter()
-        trainer = Trainer(self.train_data, recipe(self.cfg, epochs), int(self.rng.integers(2**62)), self.dist,
+        trainer = Trainer(self.data, recipe(self.cfg, epochs), int(self.rng.integers(2**62)), self.dist,
                           device=self.cfg.device or None)
         res = trainer.fit(lambda: net)
         net.to("cpu")

@@ -1,0 +1,17 @@
+"""Reports: trajectories -> paper tables, anytime plots and statistics (`python -m harness report`).
+
+Matplotlib is imported only by ``reports.plots`` / ``reports.report``, so ``compare`` can print its
+table from ``reports.tables`` without loading it.
+"""
+from __future__ import annotations
+
+from reports.aggregate import Finals, anytime_curves, finals_from_records, finals_from_runs, step_interpolate
+from reports.load import IncompatibleRunsError, NoRunsError, RunSet, load_runs
+from reports.stats import friedman, holm, nemenyi_cd, pairwise_tests
+from reports.tables import build_table, summary_markdown, to_csv, to_latex, to_markdown
+
+__all__ = [
+    "Finals", "IncompatibleRunsError", "NoRunsError", "RunSet", "anytime_curves", "build_table",
+    "finals_from_records", "finals_from_runs", "friedman", "holm", "load_runs", "nemenyi_cd",
+    "pairwise_tests", "step_interpolate", "summary_markdown", "to_csv", "to_latex", "to_markdown",
+]

@@ -77,7 +77,8 @@ class _SpyTask:
 
 def test_method_never_sees_test_data_or_accuracy(tmp_path: Path) -> None:
     spy = _SpyTask()
-    assert len(spy.inner.search_data().test) == 0 and len(spy.inner.data().test) > 0
+    view = spy.inner.search_data()
+    assert not any("test" in f for f in vars(view)) and len(spy.inner.data().test) > 0
     _, traj = _run(tmp_path, 0, Budget(max_epochs=4), task=spy)
     (model, recipe), = spy.calls
     assert recipe.epochs == TINY["epochs_final"] and recipe.schedule == "sgdr"
@@ -124,9 +125,9 @@ def test_sgdr_restarts_at_epochs_1_3_7() -> None:
 
 
 def test_needs_a_training_task(tmp_path: Path) -> None:
-    from tests.test_neuro_cell_evolution_tabular import FakeNB201
+    from tests.methods.test_neuro_cell_evolution_tabular import FakeNB201
 
-    with pytest.raises(HarnessError, match="lends no training data"):
+    with pytest.raises(HarnessError, match="offers no images"):
         run_one("neuro_cell_evolution", FakeNB201(), Budget(max_evals=3), 0, tmp_path / "x.h5", TINY)
 
 
@@ -146,4 +147,4 @@ def test_presets_and_bad_options() -> None:
 def test_discovering_methods_does_not_import_torch() -> None:
     code = ("import sys; from harness.registry import METHODS; METHODS.names(); "
             "assert 'torch' not in sys.modules, 'torch imported'")
-    subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).resolve().parents[1])
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).resolve().parents[2])

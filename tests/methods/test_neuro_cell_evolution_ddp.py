@@ -11,14 +11,14 @@ from pathlib import Path
 import pytest
 
 pytest.importorskip("torch")
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 def test_two_gloo_processes_search_in_lockstep(tmp_path: Path) -> None:
     out = tmp_path / "lineage"
     env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"}
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
-           str(REPO / "tests" / "_neurocell_ddp_worker.py"), str(out)]
+           "-m", "tests.methods._neurocell_ddp_worker", str(out)]
     proc = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-2000:]
     ranks = [json.loads(Path(f"{out}.{r}.json").read_text()) for r in (0, 1)]

@@ -1,0 +1,34 @@
+"""`report`: tables, figures, statistics and an index.html from a directory of trajectories."""
+from __future__ import annotations
+
+import argparse
+import logging
+
+from reports.report import FORMATS, parse_formats, write_report
+
+log = logging.getLogger(__name__)
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("report", help="turn trajectories under DIR into paper tables and plots")
+    p.add_argument("dir", metavar="DIR", help="directory searched recursively for *.h5 trajectories")
+    p.add_argument("--out", metavar="REPORT_DIR", default=None, help="output directory (default DIR/report)")
+    p.add_argument("--format", default=",".join(FORMATS),
+                   help=f"comma list of table formats among {','.join(FORMATS)} (default: all); "
+                        "figures (PNG, PDF) are always written")
+    p.add_argument("--median", action="store_true", help="median [IQR] instead of mean ± std / 95%% CI")
+    p.add_argument("--include-running", action="store_true",
+                   help="also use runs whose status is still 'running' (default: skip them)")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    formats = parse_formats(args.format)
+    paths = write_report(args.dir, args.out, formats, median=args.median,
+                         include_running=args.include_running)
+    table = next((p for p in paths if p.name == "table.md"), None)
+    if table is not None:
+        print(table.read_text(encoding="utf-8"), end="")
+    index = next((p for p in paths if p.name == "index.html"), paths[0].parent)
+    log.info("report written to %s", index)
+    return 0

@@ -1,0 +1,128 @@
+"""EDNAS policy vectors (ednas.md): independent categoricals for structure (which inputs) and
+operations (which op), sampled with numpy, scored with a proper log-softmax, trained by REINFORCE
+against a moving baseline. Private: imports torch.
+"""
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import numpy as np
+import torch
+from torch import nn
+
+from benchmarks.nb201_space import EDGES as NB201_EDGES
+from methods._evnas_ga import DARTS_OFFSETS
+
+Choice = tuple[str, int, int]  # (logit table, row, sampled index)
+# unordered input pairs in the seed's order: for m = 1, 2, ...: for k < m: (k, m)
+PAIRS = tuple((k, m) for m in range(1, 6) for k in range(m))
+DARTS_STRUCT = {1: 3, 2: 6, 3: 10}   # intermediate node -> number of candidate pairs (node 0 fixed)
+NB201_SUBSETS = {i: tuple(s for s in range(1, 2**i)) for i in (1, 2, 3)}  # bitmask over sources
+CELLS = ("normal", "reduce")
+
+
+class FactorisedPolicy(nn.Module):
+    """Named logit tables, one categorical per row, all initialised N(0, 1e-3^2)."""
+
+    def __init__(self, tables: dict[str, tuple[int, int]], gen: torch.Generator) -> None:
+        super().__init__()
+        self.logits = nn.ParameterDict({
+            k: nn.Parameter(1e-3 * torch.randn(rows, n, generator=gen)) for k, (rows, n) in tables.items()})
+
+    def draw(self, table: str, row: int, rng: np.random.Generator, out: list[Choice]) -> int:
+        """Sample one index of ``table[row]`` and remember the choice."""
+        p = torch.softmax(self.logits[table][row].detach().double(), 0).numpy()
+        c = np.cumsum(p)
+        i = min(int(np.searchsorted(c, rng.random() * c[-1], side="right")), len(p) - 1)
+        out.append((table, row, i))
+        return i
+
+    def log_prob(self, choices: list[Choice]) -> torch.Tensor:
+        """Sum over choices of log-softmax(row)[index] (no double softmax, unlike the seed)."""
+        return torch.stack([torch.log_softmax(self.logits[t][r], 0)[i] for t, r, i in choices]).sum()
+
+
+def darts_policy(gen: torch.Generator) -> FactorisedPolicy:
+    tables = {f"{c}_op": (14, 7) for c in CELLS}
+    tables.update({f"{c}_struct{n}": (1, k) for c in CELLS for n, k in DARTS_STRUCT.items()})
+    return FactorisedPolicy(tables, gen)
+
+
+def sample_darts(policy: FactorisedPolicy, rng: np.random.Generator) -> tuple[np.ndarray, list[Choice]]:
+    """int16[32] DARTS codes (normal, reduce) and the choices that made them."""
+    choices: list[Choice] = []
+    codes = []
+    for c in CELLS:
+        for node, start in enumerate(DARTS_OFFSETS):
+            pair = (0, 1) if node == 0 else PAIRS[policy.draw(f"{c}_struct{node}", 0, rng, choices)]
+            for src in pair:
+                op = policy.draw(f"{c}_op", start + src, rng, choices)
+                codes.extend([op + 1, src])  # the 7 EDNAS ops are DARTS ops 1..7, same order
+    return np.asarray(codes, dtype=np.int16), choices
+
+
+def nb201_policy(gen: torch.Generator) -> FactorisedPolicy:
+    tables = {f"struct{i}": (1, len(s)) for i, s in NB201_SUBSETS.items()}
+    tables["op"] = (6, 4)
+    return FactorisedPolicy(tables, gen)
+
+
+def sample_nb201(policy: FactorisedPolicy, rng: np.random.Generator) -> tuple[np.ndarray, list[Choice]]:
+    """int8[6] NB201 codes: per node a non-empty input subset, per active edge a non-none op."""
+    choices: list[Choice] = []
+    codes = np.zeros(6, dtype=np.int8)
+    for i, subsets in NB201_SUBSETS.items():
+        mask = subsets[policy.draw(f"struct{i}", 0, rng, choices)]
+        for j in range(i):
+            if mask >> j & 1:
+                e = NB201_EDGES.index((i, j))
+                codes[e] = 1 + policy.draw("op", e, rng, choices)
+    return codes, choices
+
+
+SPACES: dict[str, tuple[Callable[[torch.Generator], FactorisedPolicy], Callable[..., Any]]] = {
+    "darts": (darts_policy, sample_darts), "nb201": (nb201_policy, sample_nb201)}
+
+
+class Adam:
+    """Adam with coupled (L2) weight decay, as torch.optim.Adam computes it; avoids torch.optim's
+    multi-second import (see benchmarks/_sgd.py)."""
+
+    def __init__(self, params: Any, lr: float, betas: tuple[float, float], weight_decay: float,
+                 eps: float = 1e-8) -> None:
+        self.params = list(params)
+        self.lr, (self.b1, self.b2), self.wd, self.eps, self.t = lr, betas, weight_decay, eps, 0
+        self.m = [torch.zeros_like(p) for p in self.params]
+        self.v = [torch.zeros_like(p) for p in self.params]
+
+    def zero_grad(self) -> None:
+        for p in self.params:
+            p.grad = None
+
+    @torch.no_grad()
+    def step(self) -> None:
+        self.t += 1
+        c1, c2 = 1 - self.b1 ** self.t, 1 - self.b2 ** self.t
+        for p, m, v in zip(self.params, self.m, self.v):
+            if p.grad is None:
+                continue
+            g = p.grad.add(p, alpha=self.wd) if self.wd else p.grad
+            m.mul_(self.b1).add_(g, alpha=1 - self.b1)
+            v.mul_(self.b2).addcmul_(g, g, value=1 - self.b2)
+            p.addcdiv_(m, (v / c2).sqrt_().add_(self.eps), value=-self.lr / c1)
+
+
+class Reinforce:
+    """Adam on the policy; loss -(R - b) log pi(a) with b <- b - (1 - beta)(b - R) first."""
+
+    def __init__(self, policy: FactorisedPolicy, lr: float, betas: tuple[float, float], weight_decay: float,
+                 beta: float) -> None:
+        self.policy, self.beta, self.baseline = policy, beta, 0.0
+        self.opt = Adam(policy.parameters(), lr, betas, weight_decay)
+
+    def step(self, choices: list[Choice], reward: float) -> None:
+        self.baseline -= (1 - self.beta) * (self.baseline - reward)
+        loss = -(reward - self.baseline) * self.policy.log_prob(choices)
+        self.opt.zero_grad()
+        loss.backward()
+        self.opt.step()

@@ -1,0 +1,160 @@
+"""Shared plumbing of the weight-sharing methods (EvNAS, EDNAS): data on the device, seeded batches and
+augmentation, the supernet for the space, SGD + cosine, accuracy, and charging measured time.
+Private: imports torch.
+"""
+from __future__ import annotations
+
+import logging
+import math
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any, Iterator
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from harness.errors import HarnessError
+from harness.protocols import SearchData
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Tensors:
+    """One split, normalised, on the device."""
+
+    x: torch.Tensor
+    y: torch.Tensor
+
+    def __len__(self) -> int:
+        return int(self.y.shape[0])
+
+
+def to_tensors(x: Any, y: Any, data: SearchData, device: str) -> Tensors:
+    """uint8 (0..255) or float (0..1) images -> normalised float32 on ``device``."""
+    from benchmarks._augment import normalise
+
+    mean, std = torch.tensor(data.mean), torch.tensor(data.std)
+    x = normalise(torch.as_tensor(np.asarray(x)), mean, std)
+    return Tensors(x.to(device), torch.as_tensor(np.asarray(y), dtype=torch.long).to(device))
+
+
+def batches(n: int, size: int, gen: torch.Generator) -> Iterator[torch.Tensor]:
+    """Index minibatches of one shuffled pass over ``n`` items (last one may be short)."""
+    perm = torch.randperm(n, generator=gen)
+    for start in range(0, n, size):
+        yield perm[start:start + size]
+
+
+def augment(x: torch.Tensor, data: SearchData, cutout: int, gen: torch.Generator) -> torch.Tensor:
+    """The training layer's crop / flip / cutout, drawn from ``gen``."""
+    from benchmarks._augment import apply, draw
+
+    if not (data.crop_pad or data.flip or cutout):
+        return x
+    return apply(x, draw(len(x), x.shape[-1], data.crop_pad, data.flip, cutout, gen), data.crop_pad, cutout)
+
+
+def build_supernet(space: str, cfg: Any, num_classes: int, in_channels: int, seed: int) -> nn.Module:
+    """The space's supernet, initialised from ``seed`` without touching torch's global RNG state."""
+    from methods._supernets import DartsSupernet, NB201Supernet
+
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        if space == "nb201":
+            return NB201Supernet(cfg.C, cfg.N, num_classes, in_channels, cfg.affine, cfg.track_running_stats)
+        if space == "darts":
+            return DartsSupernet(cfg.C, cfg.layers, num_classes, in_channels, cfg.track_running_stats)
+    raise HarnessError(f"weight-sharing search supports the spaces nb201 and darts, got {space!r}")
+
+
+class CosineSGD:
+    """The training layer's SGD with a cosine learning rate stepped once per epoch (CosineAnnealingLR)."""
+
+    def __init__(self, params: Any, cfg: Any, nesterov: bool, epochs: int) -> None:
+        from benchmarks._sgd import SGD
+
+        self.opt = SGD(params, cfg.momentum, nesterov, cfg.weight_decay)
+        self.lr0, self.lr_min, self.epochs, self.epoch = cfg.lr, cfg.lr_min, max(1, epochs), 0
+
+    @property
+    def lr(self) -> float:
+        t = min(self.epoch, self.epochs) / self.epochs
+        return self.lr_min + 0.5 * (self.lr0 - self.lr_min) * (1 + math.cos(math.pi * t))
+
+    def zero_grad(self) -> None:
+        self.opt.zero_grad()
+
+    def step(self) -> None:
+        self.opt.step(self.lr)
+
+    def end_epoch(self) -> None:
+        self.epoch += 1
+
+
+def train_step(net: nn.Module, opt: CosineSGD, x: torch.Tensor, y: torch.Tensor,
+               clip: float) -> float:
+    """One cross-entropy SGD step with grad-norm clipping; returns the loss."""
+    opt.zero_grad()
+    loss = F.cross_entropy(net(x), y)
+    loss.backward()
+    nn.utils.clip_grad_norm_(net.parameters(), clip)
+    opt.step()
+    return float(loss.detach())
+
+
+@torch.no_grad()
+def accuracy(net: nn.Module, x: torch.Tensor, y: torch.Tensor, batch: int) -> float:
+    """Top-1 accuracy in percent, without gradients."""
+    correct = 0
+    for start in range(0, len(y), batch):
+        correct += int((net(x[start:start + batch]).argmax(1) == y[start:start + batch]).sum())
+    return 100.0 * correct / max(1, len(y))
+
+
+@contextmanager
+def eval_mode(net: nn.Module, on: bool = True) -> Iterator[None]:
+    """Eval mode (running BN statistics) inside the block, training mode restored after."""
+    was = net.training
+    net.train(not on)
+    try:
+        yield
+    finally:
+        net.train(was)
+
+
+class Clock:
+    """Measures wall-clock seconds of a block and charges them, with epochs, to the evaluator."""
+
+    def __init__(self, evaluator: Any) -> None:
+        self.evaluator = evaluator
+        self.last: dict[str, float] = {}
+
+    @contextmanager
+    def charged(self, what: str, epochs: float) -> Iterator[None]:
+        t0 = time.perf_counter()
+        yield
+        seconds = time.perf_counter() - t0
+        self.last[what] = seconds
+        self.evaluator.charge(seconds, epochs)
+
+    def fits(self, seconds: float, epochs: float) -> bool:
+        """Whether spending this much more stays within the budget (used to cap generations)."""
+        s = self.evaluator.spent
+        return self.evaluator.budget.fits(s.evals, s.cost_s + seconds, s.epochs + epochs)
+
+
+def finish(space: Any, evaluator: Any, codes: np.ndarray | None, submit_darts: bool) -> str | None:
+    """The returned architecture: NB201 cells go to ``evaluator.submit`` (the harness looks up their
+    report); DARTS genotypes are returned as JSON, and submitted only when asked."""
+    if codes is None:
+        return None
+    text = space.format(codes)[0]
+    if space.name == "nb201" or submit_darts:
+        evaluator.submit(codes)
+    if space.name != "nb201":
+        log.info("returned genotype: %s", text)
+    return text

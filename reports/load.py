@@ -1,0 +1,193 @@
+"""Many trajectory files -> one ``RunSet`` of small per-run arrays, checked for comparability.
+
+Files are found anywhere under a directory and grouped by their attributes, never by path. A file
+that cannot be read (truncated, foreign) or a run that did not finish is skipped with a warning
+naming it; inputs that cannot share one table (cost units, budgets) raise ``IncompatibleRunsError``.
+"""
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from harness.errors import DataError, HarnessError
+from harness.recorder import STATUS_COMPLETE, read_trajectory
+from harness.trajectory import KIND_QUERY, Trajectory, incumbent_rows
+
+log = logging.getLogger(__name__)
+
+BUDGET_ATTRS = ("budget_max_evals", "budget_max_cost_s", "budget_max_epochs")
+
+
+class IncompatibleRunsError(HarnessError):
+    """Runs that cannot be compared in one report (different cost units, budgets, duplicates)."""
+
+
+class NoRunsError(DataError):
+    """A directory with no usable trajectory."""
+
+
+@dataclass(frozen=True)
+class Run:
+    """One finished run reduced to what reports need: its incumbent after each row."""
+
+    path: Path
+    method: str
+    benchmark: str
+    dataset: str
+    seed: int
+    cost_unit: str
+    budget: tuple[float, float, float]  # max evals, max cost (s), max epochs; -1 = no limit
+    cum_cost: np.ndarray    # (n,) cumulative cost after each row
+    inc_valid: np.ndarray   # (n,) report_valid of the incumbent after each row (NaN before one)
+    inc_test: np.ndarray    # (n,) report_test of the incumbent after each row
+    wall_s: float           # measured wall-clock seconds of the whole run
+    n_evals: int            # query rows (kind 0)
+
+    @property
+    def task(self) -> tuple[str, str]:
+        return (self.benchmark, self.dataset)
+
+    @property
+    def final_cost(self) -> float:
+        return float(self.cum_cost[-1]) if len(self.cum_cost) else 0.0
+
+    @property
+    def final_valid(self) -> float:
+        return float(self.inc_valid[-1]) if len(self.inc_valid) else float("nan")
+
+    @property
+    def final_test(self) -> float:
+        return float(self.inc_test[-1]) if len(self.inc_test) else float("nan")
+
+
+@dataclass(frozen=True)
+class RunSet:
+    """Comparable runs: one cost unit and one budget; tasks are (benchmark, dataset) pairs."""
+
+    runs: tuple[Run, ...]
+    cost_unit: str
+    budget: tuple[float, float, float]
+    skipped: tuple[str, ...] = field(default=())  # one line per file left out, for the report
+
+    @property
+    def methods(self) -> list[str]:
+        return sorted({r.method for r in self.runs})
+
+    @property
+    def tasks(self) -> list[tuple[str, str]]:
+        return sorted({r.task for r in self.runs})
+
+    def task_label(self, task: tuple[str, str]) -> str:
+        """The dataset name, prefixed by the benchmark only when several benchmarks are present."""
+        return task[1] if len({t[0] for t in self.tasks}) == 1 else f"{task[0]}/{task[1]}"
+
+    def select(self, method: str, task: tuple[str, str]) -> list[Run]:
+        """Runs of one method on one task, ordered by seed."""
+        return sorted((r for r in self.runs if r.method == method and r.task == task),
+                      key=lambda r: r.seed)
+
+
+def run_from_trajectory(traj: Trajectory, path: Path) -> Run:
+    """Reduce a trajectory to its incumbent curve; attributes missing from the file raise DataError."""
+    a = traj.attrs
+    missing = [k for k in ("method", "benchmark", "dataset", "seed", *BUDGET_ATTRS) if k not in a]
+    if missing:
+        raise DataError(f"{path}: trajectory lacks attribute(s) {', '.join(missing)}")
+    rows = incumbent_rows(traj)
+    has = rows >= 0
+    safe = np.where(has, rows, 0)
+    wall = traj["wall_s"]
+    return Run(
+        path=Path(path), method=str(a["method"]), benchmark=str(a["benchmark"]),
+        dataset=str(a["dataset"]), seed=int(a["seed"]),
+        cost_unit=str(a.get("cost_unit", "simulated_s")),
+        budget=tuple(float(a[k]) for k in BUDGET_ATTRS),  # type: ignore[arg-type]
+        cum_cost=np.asarray(traj["cum_cost_s"], dtype=np.float64),
+        inc_valid=np.where(has, traj["report_valid"][safe], np.nan),
+        inc_test=np.where(has, traj["report_test"][safe], np.nan),
+        wall_s=float(np.nanmax(wall)) if len(wall) else 0.0,
+        n_evals=int(np.sum(traj["kind"] == KIND_QUERY)),
+    )
+
+
+def find_trajectory_files(root: str | os.PathLike) -> list[Path]:
+    """Every ``*.h5`` below ``root`` (or ``root`` itself when it is a file), sorted."""
+    root = Path(root)
+    if root.is_file():
+        return [root]
+    if not root.is_dir():
+        raise DataError(f"report input {root} does not exist")
+    return sorted(p for p in root.rglob("*.h5") if p.is_file())
+
+
+def load_runs(root: str | os.PathLike, include_running: bool = False) -> RunSet:
+    """Read every trajectory under ``root`` into a checked RunSet.
+
+    Unreadable files and unfinished runs (status "running", unless ``include_running``) are
+    skipped with a warning naming them. Raises NoRunsError when nothing usable is left and
+    IncompatibleRunsError when the runs mix cost units or budgets, or repeat a (method, task, seed).
+    """
+    files = find_trajectory_files(root)
+    runs: list[Run] = []
+    skipped: list[str] = []
+    for path in files:
+        try:
+            traj = read_trajectory(path)
+            run = run_from_trajectory(traj, path)
+        except DataError as exc:
+            skipped.append(f"skipped {exc}")
+            log.warning("skipped %s", exc)
+            continue
+        if traj.attrs.get("status") != STATUS_COMPLETE and not include_running:
+            skipped.append(f"skipped {path}: run not complete (status {traj.attrs.get('status')!r})")
+            log.warning("%s", skipped[-1])
+            continue
+        if len(traj) == 0:
+            skipped.append(f"skipped {path}: no evaluations")
+            log.warning("%s", skipped[-1])
+            continue
+        runs.append(run)
+    if not runs:
+        raise NoRunsError(f"no usable trajectory (*.h5) under {root} "
+                          f"({len(files)} file(s) found, {len(skipped)} skipped)")
+    return check_runs(runs, tuple(skipped))
+
+
+def budget_label(budget: tuple[float, float, float]) -> str:
+    """E.g. 'max_cost_s=12000' (limits of -1 are left out)."""
+    parts = [f"{k[len('budget_'):]}={v:g}" for k, v in zip(BUDGET_ATTRS, budget) if v >= 0]
+    return ", ".join(parts) or "no limit"
+
+
+def _label(key: Any) -> str:
+    return budget_label(key) if isinstance(key, tuple) else str(key)
+
+
+def _distinct(runs: list[Run], key: Any, what: str) -> Any:
+    groups: dict[Any, list[Run]] = {}
+    for r in runs:
+        groups.setdefault(key(r), []).append(r)
+    if len(groups) > 1:
+        parts = "; ".join(f"{_label(k)} ({len(v)} runs, e.g. {v[0].path})" for k, v in groups.items())
+        raise IncompatibleRunsError(f"runs mix {what}: {parts}; report them from separate directories")
+    return next(iter(groups))
+
+
+def check_runs(runs: list[Run], skipped: tuple[str, ...] = ()) -> RunSet:
+    """One cost unit, one budget, no repeated (method, benchmark, dataset, seed)."""
+    unit = _distinct(runs, lambda r: r.cost_unit, "cost units")
+    budget = _distinct(runs, lambda r: r.budget, "budgets")
+    seen: dict[tuple[str, str, str, int], Path] = {}
+    for r in runs:
+        key = (r.method, r.benchmark, r.dataset, r.seed)
+        if key in seen:
+            raise IncompatibleRunsError(
+                f"two runs of method {r.method} on {r.dataset} with seed {r.seed}: "
+                f"{seen[key]} and {r.path}")
+        seen[key] = r.path
+    return RunSet(tuple(runs), unit, budget, skipped)

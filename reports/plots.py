@@ -1,0 +1,166 @@
+"""Figures drawn from aggregates (reports.aggregate / reports.stats); nothing is computed here.
+
+Uses ``matplotlib.figure.Figure`` directly with the Agg canvas, so no pyplot global state is
+touched. Every figure is written as PNG and PDF.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.ticker import FormatStrFormatter, FuncFormatter, LogLocator, NullFormatter
+
+from reports.aggregate import Curves, Finals
+from reports.stats import Friedman, cd_groups
+
+UNIT_WORDS = {"simulated_s": "simulated seconds", "measured_s": "measured seconds"}
+METRIC_WORDS = {"valid": "validation", "test": "test"}
+
+
+def method_colors(methods: Sequence[str]) -> dict[str, tuple[float, ...]]:
+    """A fixed colour per method (sorted order), the same in every figure."""
+    from matplotlib import colormaps
+
+    cmap = colormaps["tab10"]
+    return {m: cmap(i % 10) for i, m in enumerate(sorted(methods))}
+
+
+def save(fig: Figure, stem: Path) -> list[Path]:
+    """Write ``stem``.png (150 dpi) and ``stem``.pdf; returns both paths.
+
+    The constrained layout is solved once, then frozen, so the second format costs no re-layout.
+    """
+    stem.parent.mkdir(parents=True, exist_ok=True)
+    paths = [stem.with_suffix(".png"), stem.with_suffix(".pdf")]
+    fig.savefig(paths[0], dpi=150)
+    fig.set_layout_engine("none")
+    fig.savefig(paths[1])
+    return paths
+
+
+def _plain(value: float, _pos: object = None) -> str:
+    return f"{value:,.0f}" if value >= 1 else f"{value:g}"
+
+
+def _log_cost_axis(ax: Axes, cost_unit: str) -> None:
+    """Log x axis of search cost with plain numbers (1,000 rather than 10^3)."""
+    ax.set_xscale("log")
+    ax.xaxis.set_major_formatter(FuncFormatter(_plain))
+    ax.xaxis.set_minor_formatter(NullFormatter())
+    ax.set_xlabel(f"search cost ({UNIT_WORDS.get(cost_unit, cost_unit)}, log scale)")
+
+
+def _panels(n: int, height: float = 3.4) -> tuple[Figure, list]:
+    fig = Figure(figsize=(4.6 * n, height), layout="constrained")
+    axes = fig.subplots(1, n, squeeze=False)[0]
+    return fig, list(axes)
+
+
+def _legend(fig: Figure, axes: list, n: int) -> None:
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside lower center", ncol=min(n, 4), frameon=False)
+
+
+def plot_anytime(curves: Curves, methods: Sequence[str], tasks: Sequence[tuple[str, str]],
+                 labels: dict[tuple[str, str], str], stem: Path) -> list[Path]:
+    """Incumbent accuracy (or regret) vs cost on a log axis, one panel per dataset, with band."""
+    colors = method_colors(methods)
+    fig, axes = _panels(len(tasks))
+    what = METRIC_WORDS[curves.metric]
+    ylabel = (f"{what} regret (%, vs best found)" if curves.regret
+              else f"incumbent {what} accuracy (%)")
+    for ax, task in zip(axes, tasks):
+        for m in methods:
+            band = curves.bands.get((task, m))
+            if band is None:
+                continue
+            ax.plot(curves.grid, band.center, color=colors[m], lw=1.6, label=m, drawstyle="steps-post")
+            ax.fill_between(curves.grid, band.lo, band.hi, color=colors[m], alpha=0.2, lw=0,
+                            step="post")
+        _log_cost_axis(ax, curves.cost_unit)
+        if curves.regret:
+            ax.set_yscale("log", nonpositive="mask")
+            ax.yaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
+            ax.yaxis.set_major_formatter(FormatStrFormatter("%g"))
+            ax.yaxis.set_minor_formatter(NullFormatter())
+        ax.set_title(f"{labels[task]} (n={max(b.n for (t, _), b in curves.bands.items() if t == task)} seeds)")
+        ax.grid(True, which="major", alpha=0.3)
+    axes[0].set_ylabel(f"{ylabel}\n{curves.statistic}")
+    _legend(fig, axes, len(methods))
+    return save(fig, stem)
+
+
+def plot_ranks(grid: np.ndarray, ranks: np.ndarray, block_word: str, methods: Sequence[str],
+               cost_unit: str, stem: Path) -> list[Path]:
+    """Average rank (1 = best) of each method over time, across datasets (and seeds)."""
+    colors = method_colors(methods)
+    fig, (ax,) = _panels(1)
+    for i, m in enumerate(methods):
+        ax.plot(grid, ranks[i], color=colors[m], lw=1.6, label=m, drawstyle="steps-post")
+    _log_cost_axis(ax, cost_unit)
+    ax.set_ylim(len(methods) + 0.2, 0.8)  # rank 1 at the top
+    ax.set_yticks(range(1, len(methods) + 1))
+    ax.set_ylabel("average rank (1 = best)")
+    ax.set_title(f"rank of incumbent test accuracy,\naveraged over {block_word}", fontsize=10)
+    ax.grid(True, alpha=0.3)
+    _legend(fig, [ax], len(methods))
+    return save(fig, stem)
+
+
+def plot_finals(finals: Finals, metric: str, stem: Path) -> list[Path]:
+    """Box plot of final accuracy per method, one panel per dataset, with every seed as a dot."""
+    methods, tasks = finals.methods, finals.tasks
+    colors = method_colors(methods)
+    fig, axes = _panels(len(tasks))
+    for ax, task in zip(axes, tasks):
+        data = [finals.values(task, m, metric) for m in methods]
+        pos = [i for i, d in enumerate(data) if len(d)]
+        bp = ax.boxplot([data[i] for i in pos], positions=pos, widths=0.5, showfliers=False,
+                        patch_artist=True, medianprops={"color": "black"})
+        for patch, i in zip(bp["boxes"], pos):
+            patch.set_facecolor((*colors[methods[i]][:3], 0.25))
+        for i in pos:
+            offs = np.linspace(-0.15, 0.15, len(data[i])) if len(data[i]) > 1 else np.zeros(1)
+            ax.scatter(i + offs, data[i], s=9, color=colors[methods[i]], zorder=3)
+        ax.set_xticks(range(len(methods)), methods, rotation=20, ha="right")
+        ax.set_title(task)
+        ax.grid(True, axis="y", alpha=0.3)
+    axes[0].set_ylabel(f"final {METRIC_WORDS[metric]} accuracy (%)")
+    return save(fig, stem)
+
+
+def plot_cd(fr: Friedman, stem: Path, block_word: str = "blocks") -> list[Path]:
+    """Critical-difference diagram: methods on an average-rank axis, bars join those whose ranks
+    differ by less than the Nemenyi CD (not significantly different)."""
+    k = len(fr.methods)
+    order = np.argsort(fr.avg_ranks)
+    fig = Figure(figsize=(6.0, 1.2 + 0.32 * k), layout="constrained")
+    ax = fig.subplots()
+    ax.set_xlim(k + 0.3, 0.7)  # rank 1 on the right, as in Demšar's diagrams
+    top = 0.0
+    ax.hlines(top, 1, k, color="black", lw=1)
+    for r in range(1, k + 1):
+        ax.vlines(r, top, top + 0.08, color="black", lw=1)
+        ax.text(r, top + 0.12, str(r), ha="center", va="bottom", fontsize=8)
+    half = (k + 1) // 2
+    for pos, i in enumerate(order):
+        left = pos >= half  # the worse half is labelled on the left
+        y = -0.35 - 0.3 * (pos - half if left else pos)
+        x_end = k + 0.2 if left else 0.8
+        ax.plot([fr.avg_ranks[i], fr.avg_ranks[i], x_end], [top, y, y], color="black", lw=0.8)
+        ax.text(x_end, y, f" {fr.methods[i]} ({fr.avg_ranks[i]:.2f}) ",
+                ha="right" if left else "left", va="center", fontsize=8)
+    ranks_sorted = fr.avg_ranks[order]
+    for g, (lo, hi) in enumerate(cd_groups(fr.avg_ranks, fr.cd)):
+        y = -0.12 - 0.08 * g
+        ax.hlines(y, ranks_sorted[lo] - 0.03, ranks_sorted[hi] + 0.03, color="tab:red", lw=3)
+    ax.hlines(top + 0.45, 1, 1 + fr.cd, color="black", lw=1.5)
+    ax.text(1 + fr.cd / 2, top + 0.5, f"CD = {fr.cd:.2f}", ha="center", va="bottom", fontsize=8)
+    ax.set_ylim(-0.5 - 0.3 * half, top + 0.8)
+    ax.axis("off")
+    ax.set_title(f"Friedman p = {fr.pvalue:.3g} over {fr.n_blocks} {block_word}; "
+                 f"Nemenyi α = {fr.alpha:g}", fontsize=9)
+    return save(fig, stem)

@@ -1,0 +1,241 @@
+"""Paper tables in the NB201 layout: rows = methods, a search-cost column, then valid/test per
+dataset (mean ± std, or median [IQR]); the best method and those not significantly worse than it
+(one-sided tests, Holm-corrected) in bold. Markdown, LaTeX booktabs and CSV from one ``Table``.
+
+``compare`` prints its summary with ``summary_markdown(records)``.
+"""
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+from typing import Any, Iterable, Mapping
+
+import numpy as np
+
+from reports.aggregate import METRICS, Finals, finals_from_records, paired_matrix
+from reports.load import IncompatibleRunsError
+from reports.stats import Pairwise, best_and_ties, pairwise_tests
+
+COST_LABELS = {"simulated_s": "cost (sim. s)", "measured_s": "cost (measured s)"}
+SIDE_COLUMNS = ("cost", "wall", "evals")  # per-method columns before the accuracy columns
+MISSING = "—"
+
+
+@dataclass(frozen=True)
+class Cell:
+    """Summary of one (method, task, metric) over seeds."""
+
+    n: int          # values present
+    runs: int       # runs, including those whose value is missing (NaN)
+    mean: float
+    std: float
+    median: float
+    q25: float
+    q75: float
+    bold: bool = False
+
+
+def summarize(values: np.ndarray, bold: bool = False) -> Cell:
+    """Mean, std (ddof=1), median and quartiles of the non-NaN values."""
+    v = np.asarray(values, float)
+    runs = len(v)
+    v = v[~np.isnan(v)]
+    if len(v) == 0:
+        return Cell(0, runs, np.nan, np.nan, np.nan, np.nan, np.nan, False)
+    q25, med, q75 = np.percentile(v, [25, 50, 75])
+    std = float(v.std(ddof=1)) if len(v) > 1 else 0.0
+    return Cell(len(v), runs, float(v.mean()), std, float(med), float(q25), float(q75), bold)
+
+
+@dataclass(frozen=True)
+class Table:
+    """Everything the renderers print; ``cells[(method, task, metric)]`` is absent for no runs."""
+
+    methods: list[str]
+    tasks: list[str]
+    cells: dict[tuple[str, str, str], Cell]
+    cost: dict[tuple[str, str], Cell]  # (method, one of SIDE_COLUMNS) over all the method's runs
+    tests: dict[tuple[str, str], Pairwise]  # (task, metric) -> pairwise one-sided tests
+    cost_unit: str
+    median: bool
+    alpha: float
+
+
+def build_table(finals: Finals, median: bool = False, alpha: float = 0.05) -> Table:
+    """Summaries, pairwise tests and bold marks for every (method, task, metric) in ``finals``.
+
+    Tests are Wilcoxon signed-rank when all methods on a task ran the same seeds, else
+    Mann-Whitney U; each (task, metric) is one Holm family.
+    """
+    methods, tasks = finals.methods, finals.tasks
+    cells: dict[tuple[str, str, str], Cell] = {}
+    tests: dict[tuple[str, str], Pairwise] = {}
+    for task in tasks:
+        present = [m for m in methods if finals.mask(task, m).any()]
+        for metric in METRICS:
+            samples = {m: finals.values(task, m, metric) for m in present}
+            bold: set[str] = set()
+            if len(present) > 1:
+                paired = paired_matrix(finals, task, present, metric) is not None
+                tests[(task, metric)] = pw = pairwise_tests(samples, paired)
+                center = np.median if median else np.mean
+                bold = best_and_ties(samples, pw, alpha, center=center)
+            for m in present:
+                cells[(m, task, metric)] = summarize(samples[m], m in bold)
+    cost = {(m, k): summarize(getattr(finals, k)[finals.method == m]) for m in methods for k in SIDE_COLUMNS}
+    return Table(methods, tasks, cells, cost, tests, finals.cost_unit, median, alpha)
+
+
+def _num(x: float) -> str:
+    if not np.isfinite(x):
+        return MISSING
+    if abs(x) >= 100:
+        return f"{x:,.0f}"
+    return f"{x:.1f}" if abs(x) >= 10 else f"{x:.3g}"
+
+
+def cell_text(c: Cell | None, median: bool, pm: str = "±") -> str:
+    """'93.92 ± 0.30', or '93.90 [93.70, 94.10]' for median/IQR; a dash when there are no values;
+    ' (n=4)' when only some runs have a value."""
+    if c is None or c.n == 0:
+        return MISSING
+    if median:
+        text = f"{c.median:.2f} [{c.q25:.2f}, {c.q75:.2f}]"
+    else:
+        text = f"{c.mean:.2f}" if c.n == 1 else f"{c.mean:.2f} {pm} {c.std:.2f}"
+    return text if c.n == c.runs else f"{text} (n={c.n})"
+
+
+def table_grid(t: Table, pm: str = "±") -> tuple[list[str], list[list[tuple[str, bool]]]]:
+    """Header and rows of (text, bold) shared by the Markdown, LaTeX and HTML renderers."""
+    labels = {"cost": COST_LABELS.get(t.cost_unit, f"cost ({t.cost_unit})"), "wall": "wall (s)",
+              "evals": "evals/run"}
+    side = [k for k in SIDE_COLUMNS if any(t.cost[(m, k)].n for m in t.methods)]  # known somewhere
+    header = ["method", *(labels[k] for k in side)]
+    header += [f"{task} {metric}" for task in t.tasks for metric in METRICS]
+    rows = []
+    for m in t.methods:
+        row = [(m, False), *((_num(t.cost[(m, k)].mean), False) for k in side)]
+        for task in t.tasks:
+            for metric in METRICS:
+                c = t.cells.get((m, task, metric))
+                row.append((cell_text(c, t.median, pm), bool(c and c.bold)))
+        rows.append(row)
+    return header, rows
+
+
+def caption(t: Table) -> str:
+    stat = "median [IQR]" if t.median else "mean ± std"
+    names = sorted({pw.test for pw in t.tests.values()})
+    how = f"; bold: best and not significantly worse (one-sided {', '.join(names)}, Holm, α={t.alpha:g})" \
+        if names else ""
+    return f"Final incumbent accuracy (%), {stat} over seeds{how}."
+
+
+def grid_markdown(header: list[str], rows: list[list[tuple[str, bool]]]) -> str:
+    """A Markdown table from a header and rows of (text, bold) cells."""
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(f"**{s}**" if b else s for s, b in row) + " |" for row in rows]
+    return "\n".join(lines) + "\n"
+
+
+def to_markdown(t: Table) -> str:
+    return grid_markdown(*table_grid(t))
+
+
+def _tex(s: str) -> str:
+    return s.replace("\\", r"\textbackslash{}").replace("_", r"\_").replace("%", r"\%").replace("&", r"\&")
+
+
+def to_latex(t: Table) -> str:
+    """A booktabs tabular with one multicolumn group (valid, test) per dataset."""
+    header, rows = table_grid(t, pm=r"$\pm$")
+    lead = len(header) - 2 * len(t.tasks)  # method + side columns
+    out = [f"% {caption(t)}", r"\begin{tabular}{l" + "r" * (lead - 1) + "c" * (2 * len(t.tasks)) + "}",
+           r"\toprule"]
+    groups = " & ".join(rf"\multicolumn{{2}}{{c}}{{{_tex(task)}}}" for task in t.tasks)
+    out.append(" & " * lead + groups + r" \\")
+    out.append(" ".join(rf"\cmidrule(lr){{{lead + 1 + 2 * i}-{lead + 2 + 2 * i}}}" for i in range(len(t.tasks))))
+    out.append(" & ".join(["Method", *(_tex(h) for h in header[1:lead])] + ["valid & test"] * len(t.tasks))
+               + r" \\")
+    out.append(r"\midrule")
+    for row in rows:
+        cells = [_tex(s) if i == 0 else s.replace(",", "{,}") for i, (s, _) in enumerate(row)]
+        cells = [rf"\textbf{{{c}}}" if b else c for c, (_, b) in zip(cells, row)]
+        out.append(" & ".join(cells).replace("—", "--") + r" \\")
+    out += [r"\bottomrule", r"\end{tabular}"]
+    return "\n".join(out) + "\n"
+
+
+def to_csv(t: Table) -> str:
+    """Long format: one line per (method, dataset, metric) with n, mean, std, median, q25, q75, bold."""
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(["method", "dataset", "metric", "n", "mean", "std", "median", "q25", "q75", "bold"])
+    for (m, task, metric), c in sorted(t.cells.items()):
+        w.writerow([m, task, metric, c.n, *(f"{x:.6g}" for x in (c.mean, c.std, c.median, c.q25, c.q75)),
+                    int(c.bold)])
+    names = {"cost": f"cost_{t.cost_unit}", "wall": "wall_measured_s", "evals": "evals"}
+    for (m, what), c in sorted(t.cost.items()):
+        w.writerow([m, "all", names[what], c.n,
+                    *(f"{x:.6g}" for x in (c.mean, c.std, c.median, c.q25, c.q75)), 0])
+    return buf.getvalue()
+
+
+def pairwise_grid(t: Table) -> tuple[list[str], list[list[tuple[str, bool]]]]:
+    """Holm-adjusted one-sided p-values, one row per ordered pair "A > B"; bold when < alpha."""
+    cols = [k for k in ((task, m) for task in t.tasks for m in METRICS) if k in t.tests]
+    header = ["H1"] + [f"{task} {metric}" for task, metric in cols]
+    rows = []
+    for i, a in enumerate(t.methods):
+        for j, b in enumerate(t.methods):
+            if i == j:
+                continue
+            row = [(f"{a} > {b}", False)]
+            for key in cols:
+                pw = t.tests[key]
+                if a in pw.methods and b in pw.methods:
+                    p = pw.p_holm[pw.methods.index(a), pw.methods.index(b)]
+                    row.append((f"{p:.3g}", bool(p < t.alpha)))
+                else:
+                    row.append((MISSING, False))
+            rows.append(row)
+    return header, rows
+
+
+def pairwise_markdown(t: Table) -> str:
+    header, rows = pairwise_grid(t)
+    if len(header) == 1:
+        return "No pairwise tests (fewer than two methods per dataset).\n"
+    names = ", ".join(sorted({pw.test for pw in t.tests.values()}))
+    note = (f"\nHolm-adjusted one-sided p-values of {names} on final accuracy, per dataset and "
+            f"metric; bold: p < {t.alpha:g}.\n")
+    return grid_markdown(header, rows) + note
+
+
+def summary_markdown(records: Iterable[Mapping[str, Any]], median: bool = False,
+                     cost_unit: str = "simulated_s") -> str:
+    """The paper table for in-memory final results, as Markdown (what ``compare`` prints).
+
+    Args:
+        records: one dict per finished run with keys ``method`` (str), ``dataset`` (str),
+            ``seed`` (int), ``report_valid`` and ``report_test`` (final incumbent accuracy, %),
+            ``cost_s`` (total cost charged, in ``cost_unit``); optional ``wall_s`` (measured
+            seconds) and ``n_evals`` (queries), each shown as a column when present. Other keys
+            are ignored. NaN accuracies are left out and the cell says ``(n=...)``.
+        median: show median [IQR] instead of mean ± std.
+        cost_unit: "simulated_s" or "measured_s", for the cost column's header; the records'
+            own ``cost_unit`` key wins when they all carry the same one.
+
+    Example:
+        >>> print(summary_markdown([{"method": "rs", "dataset": "c10", "seed": 0,
+        ...     "report_valid": 90.0, "report_test": 93.0, "cost_s": 12000.0}]).splitlines()[2])
+        | rs | 12,000 | 90.00 | 93.00 |
+    """
+    recs = list(records)
+    units = {str(r["cost_unit"]) for r in recs if "cost_unit" in r}
+    if len(units) > 1:
+        raise IncompatibleRunsError(f"results mix cost units: {', '.join(sorted(units))}")
+    unit = units.pop() if units else cost_unit
+    return to_markdown(build_table(finals_from_records(recs, unit), median=median))

@@ -1,0 +1,74 @@
+import subprocess
+import sys
+from pathlib import Path
+
+import h5py
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def cli(*args, env_extra=None, cwd=None):
+    import os
+
+    env = {**os.environ, **(env_extra or {})}
+    return subprocess.run([sys.executable, "-m", "harness", *args], capture_output=True, text=True,
+                          cwd=cwd or REPO, env=env, timeout=300)
+
+
+@pytest.fixture()
+def env(nb201_data, harness_cache):
+    return {"NAS_HARNESS_DATA": str(nb201_data), "NAS_HARNESS_CACHE": str(harness_cache)}
+
+
+def test_compare_writes_one_file_per_run_and_a_table(env, tmp_path):
+    out = tmp_path / "cmp"
+    r = cli("compare", "--benchmark", "nb201", "--dataset", "cifar10-valid", "--methods",
+            "random_search,regularized_evolution", "--seeds", "0:4", "--budget-seconds", "12000",
+            "--out", str(out), "--workers", "2", env_extra=env)
+    assert r.returncode == 0, r.stderr
+    files = sorted(out.rglob("seed-*.h5"))
+    assert len(files) == 8
+    assert "| random_search" in r.stdout or "random_search" in r.stdout
+    assert "finished" in r.stderr or "runs" in r.stderr
+    with h5py.File(files[0]) as f:
+        assert f.attrs["status"] == "complete" and f.attrs["benchmark"] == "nb201"
+        assert "data_sha256" in f.attrs and "package_version" in f.attrs
+    again = cli("compare", "--benchmark", "nb201", "--dataset", "cifar10-valid", "--methods",
+                "random_search,regularized_evolution", "--seeds", "0:4", "--budget-seconds", "12000",
+                "--out", str(out), "--workers", "1", env_extra=env)
+    assert again.returncode == 0 and "(0 new)" in again.stderr
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--methods", "random_serch"], "unknown method 'random_serch' (did you mean 'random_search'?)"),
+    (["--budget-seconds", "0"], "budget max_cost_s must be > 0"),
+    (["--seeds", "x:y"], "--seeds must be A:B"),
+    (["--dataset", "cifar10"], "cifar10 has no validation split"),
+    (["--benchmark", "nb2O1"], "unknown benchmark 'nb2O1'"),
+])
+def test_bad_input_is_one_line_on_stderr(env, tmp_path, args, message):
+    base = {"--benchmark": "nb201", "--dataset": "cifar10-valid", "--methods": "random_search",
+            "--seeds": "0:2", "--budget-seconds": "100", "--out": str(tmp_path / "o")}
+    for flag, value in zip(args[::2], args[1::2]):
+        base[flag] = value
+    r = cli("compare", *[x for kv in base.items() for x in kv], env_extra=env)
+    assert r.returncode == 2
+    assert message in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1
+    assert r.stdout == ""
+
+
+def test_missing_data_dir_is_named(tmp_path):
+    r = cli("compare", "--benchmark", "nb201", "--dataset", "cifar10-valid", "--methods", "random_search",
+            "--seeds", "0:1", "--budget-seconds", "100", "--data", str(tmp_path / "none"),
+            "--out", str(tmp_path / "o"))
+    assert r.returncode == 2 and "does not exist" in r.stderr
+
+
+def test_prepare_and_list(env, tmp_path, nb201_data):
+    r = cli("prepare", "nb201", "--source", str(nb201_data), "--out", str(tmp_path / "t.h5"))
+    assert r.returncode == 0, r.stderr
+    assert (tmp_path / "t.h5").exists()
+    r = cli("list")
+    assert "random_search" in r.stdout and "nb201" in r.stdout

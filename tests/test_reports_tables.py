@@ -1,0 +1,88 @@
+from __future__ import annotations
+
+import csv
+import io
+
+import numpy as np
+import pytest
+
+from reports.aggregate import finals_from_records
+from reports.load import IncompatibleRunsError
+from reports.tables import (build_table, cell_text, pairwise_markdown, summarize, summary_markdown,
+                            to_csv, to_latex, to_markdown)
+
+
+def records(shift: float = 1.0, n: int = 10) -> list[dict]:
+    """Method 'b' beats 'a' by ``shift`` on every seed of dataset d1; they tie on d2."""
+    out = []
+    for s in range(n):
+        for m, add in (("a", 0.0), ("b", shift)):
+            out.append({"method": m, "dataset": "d1", "seed": s, "report_valid": 90 + 0.1 * s + add,
+                        "report_test": 93 + 0.1 * s + add, "cost_s": 12000.0 - s, "n_evals": 100})
+            out.append({"method": m, "dataset": "d2", "seed": s, "report_valid": 70 + 0.1 * s,
+                        "report_test": 71 + 0.1 * s, "cost_s": 12000.0 - s, "n_evals": 50})
+    return out
+
+
+def test_summarize_and_cell_text():
+    c = summarize(np.array([1.0, 2.0, 3.0, np.nan]))
+    assert (c.n, c.runs, c.mean, c.std, c.median) == (3, 4, 2.0, 1.0, 2.0)
+    assert cell_text(c, median=False) == "2.00 ± 1.00 (n=3)"
+    assert cell_text(summarize(np.array([1.0, 3.0])), median=True) == "2.00 [1.50, 2.50]"
+    assert cell_text(None, median=False) == "—"
+
+
+def test_bold_marks_best_and_ties():
+    t = build_table(finals_from_records(records()))
+    assert t.cells[("b", "d1", "test")].bold and not t.cells[("a", "d1", "test")].bold
+    # identical results on d2: both best-or-tied
+    assert t.cells[("a", "d2", "test")].bold and t.cells[("b", "d2", "test")].bold
+    assert t.cells[("b", "d1", "test")].mean == pytest.approx(94.45)
+    assert "Wilcoxon" in t.tests[("d1", "test")].test
+    # 10 paired seeds all favouring b: exact one-sided p = 1/1024, Holm over 2 pairs -> 2/1024
+    assert t.tests[("d1", "test")].p_holm[1, 0] == pytest.approx(2 / 1024)
+
+
+def test_markdown_layout():
+    md = to_markdown(build_table(finals_from_records(records())))
+    lines = md.splitlines()
+    assert lines[0] == ("| method | cost (sim. s) | evals/run | d1 valid | d1 test | d2 valid | d2 test |")
+    assert lines[3] == ("| b | 11,996 | 75.0 | **91.45 ± 0.30** | **94.45 ± 0.30** | **70.45 ± 0.30** "
+                        "| **71.45 ± 0.30** |")
+    assert summary_markdown(records()) == md
+
+
+def test_latex_booktabs():
+    tex = to_latex(build_table(finals_from_records(records())))
+    assert r"\toprule" in tex and r"\bottomrule" in tex and r"\multicolumn{2}{c}{d1}" in tex
+    assert r"\textbf{94.45 $\pm$ 0.30}" in tex and r"\cmidrule(lr){4-5}" in tex
+    assert tex.count(r" \\") == 4  # group row, header row, one row per method
+    recs = [dict(r, method="random_search") if r["method"] == "a" else r for r in records()]
+    assert r"random\_search" in to_latex(build_table(finals_from_records(recs)))
+
+
+def test_csv_long_format():
+    rows = list(csv.DictReader(io.StringIO(to_csv(build_table(finals_from_records(records()))))))
+    b = next(r for r in rows if (r["method"], r["dataset"], r["metric"]) == ("b", "d1", "test"))
+    assert float(b["mean"]) == pytest.approx(94.45) and b["bold"] == "1" and b["n"] == "10"
+    assert {r["metric"] for r in rows} == {"valid", "test", "cost_simulated_s", "wall_measured_s", "evals"}
+
+
+def test_pairwise_markdown_marks_significant():
+    md = pairwise_markdown(build_table(finals_from_records(records())))
+    assert "| b > a | 0.00195 |" in md.replace("**", "")
+    assert "**0.00195**" in md
+
+
+def test_unpaired_seeds_use_mann_whitney():
+    recs = [r for r in records() if not (r["method"] == "a" and r["seed"] == 0)]
+    t = build_table(finals_from_records(recs))
+    assert t.tests[("d1", "test")].test == "Mann-Whitney U"
+
+
+def test_summary_rejects_mixed_units():
+    recs = records()
+    recs[0]["cost_unit"] = "measured_s"
+    recs[1]["cost_unit"] = "simulated_s"
+    with pytest.raises(IncompatibleRunsError, match="cost units"):
+        summary_markdown(recs)

@@ -1,0 +1,163 @@
+import ast
+import inspect
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from harness.budget import Budget
+from harness.errors import BudgetError, ResumeError
+from harness.recorder import read_trajectory
+from harness.registry import METHODS
+from harness.runner import run_one
+from harness.trajectory import final_incumbent
+
+BUDGET = Budget(max_cost_s=12000)
+
+
+@pytest.mark.parametrize("method", ["random_search", "regularized_evolution"])
+def test_same_seed_same_trajectory(nb201_task, tmp_path, method):
+    task = nb201_task("cifar10-valid")
+    a = read_trajectory(Path(run_one(method, task, BUDGET, 3, tmp_path / "a.h5")["path"]))
+    b = read_trajectory(Path(run_one(method, task, BUDGET, 3, tmp_path / "b.h5")["path"]))
+    c = read_trajectory(Path(run_one(method, task, BUDGET, 4, tmp_path / "c.h5")["path"]))
+    assert np.array_equal(a.codes, b.codes)
+    for name in a.columns:
+        if name != "wall_s":
+            assert np.array_equal(a[name], b[name], equal_nan=True), name
+    assert not np.array_equal(a["arch_index"][:20], c["arch_index"][:20])
+
+
+def test_budget_is_metered_by_the_harness(nb201_task, tmp_path):
+    task = nb201_task("cifar10-valid")
+    t = read_trajectory(Path(run_one("random_search", task, BUDGET, 0, tmp_path / "r.h5")["path"]))
+    assert t["cum_cost_s"][-1] <= 12000
+    assert np.allclose(np.cumsum(t["cost_s"]), t["cum_cost_s"])
+    # the cost of each row is the hp=12 cost of its cell: 12 x train + 1 x valid per-epoch time
+    tab = task.table
+    idx = t["arch_index"]
+    expect = 12 * tab.column("cifar10-valid", "train_time_epoch", 200)[idx] + \
+        tab.column("cifar10-valid", "valid_time_epoch", 200)[idx]
+    assert np.allclose(t["cost_s"], expect)
+    # the query that would have overflowed was neither charged nor recorded: the next cell in the
+    # same random stream costs more than what was left
+    assert t.attrs["status"] == "complete"
+    evals = Budget(max_evals=7)
+    t2 = read_trajectory(Path(run_one("random_search", task, evals, 0, tmp_path / "e.h5")["path"]))
+    assert len(t2) == 7 and np.array_equal(t2.codes, t.codes[:7])
+
+
+def test_zero_budget_refused():
+    for kwargs in ({"max_cost_s": 0}, {"max_evals": -1}, {}):
+        with pytest.raises(BudgetError):
+            Budget(**kwargs)
+
+
+def test_reported_values_follow_the_paper_protocol(nb201_task, tmp_path):
+    task = nb201_task("cifar10-valid")
+    t = read_trajectory(Path(run_one("regularized_evolution", task, BUDGET, 1, tmp_path / "x.h5")["path"]))
+    tab = task.table
+    assert np.allclose(t["val"], tab.column("cifar10-valid", "valid_acc", 12)[t["arch_index"]])
+    assert np.allclose(t["report_valid"], tab.column("cifar10-valid", "valid_acc", 200)[t["arch_index"]])
+    assert np.allclose(t["report_test"], tab.column("cifar10", "test_acc", 200)[t["arch_index"]])
+    best = final_incumbent(t)
+    assert best["val"] == t["val"].max()
+    assert t.attrs["report_test_key"] == "cifar10/test_acc/hp200"
+    assert t.attrs["method"] == "regularized_evolution" and t.attrs["seed"] == 1
+
+
+class _Interrupt(Exception):
+    pass
+
+
+def test_killed_run_resumes_to_the_same_trajectory(nb201_task, tmp_path, monkeypatch):
+    task = nb201_task("cifar10-valid")
+    ref = read_trajectory(Path(run_one("regularized_evolution", task, BUDGET, 5, tmp_path / "ref.h5")["path"]))
+    path = tmp_path / "killed.h5"
+    real = type(task).evaluate
+    calls = {"n": 0}
+
+    def dying(self, codes, fidelity):
+        calls["n"] += 1
+        if calls["n"] > 40:
+            raise _Interrupt
+        return real(self, codes, fidelity)
+
+    monkeypatch.setattr(type(task), "evaluate", dying)
+    with pytest.raises(_Interrupt):
+        run_one("regularized_evolution", task, BUDGET, 5, path, flush_s=0)
+    partial = read_trajectory(path)
+    assert len(partial) == 40 and partial.attrs["status"] == "running"
+    monkeypatch.setattr(type(task), "evaluate", real)
+    resumed = read_trajectory(Path(run_one("regularized_evolution", task, BUDGET, 5, path)["path"]))
+    assert np.array_equal(resumed.codes, ref.codes)
+    assert np.array_equal(resumed["cum_cost_s"], ref["cum_cost_s"])
+    assert resumed.attrs["status"] == "complete"
+    # a finished run is skipped, and a file of another run is refused
+    assert run_one("regularized_evolution", task, BUDGET, 5, path)["skipped"]
+    with pytest.raises(ResumeError, match="different run"):
+        run_one("regularized_evolution", task, BUDGET, 6, path)
+
+
+def test_corrupt_file_is_moved_aside_not_lost(nb201_task, tmp_path):
+    path = tmp_path / "c.h5"
+    path.write_bytes(b"garbage")
+    run_one("random_search", nb201_task("cifar10-valid"), Budget(max_evals=3), 0, path)
+    assert (tmp_path / "c.h5.corrupt").read_bytes() == b"garbage"
+    assert len(read_trajectory(path)) == 3
+
+
+def test_methods_never_touch_the_task_or_test_values():
+    """Methods see only the evaluator's public surface (no task, table or report fields)."""
+    forbidden = {"_task", "task", "table", "report_test", "report_valid", "test_acc"}
+    for name in METHODS.names():
+        tree = ast.parse(inspect.getsource(inspect.getmodule(METHODS.get(name))))
+        used = {n.attr for n in ast.walk(tree) if isinstance(n, ast.Attribute)}
+        used |= {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
+        assert not used & forbidden, (name, used & forbidden)
+
+
+def test_rea_beats_random_search_on_cifar10(nb201_task, tmp_path):
+    task = nb201_task("cifar10-valid")
+    finals = {m: [run_one(m, task, BUDGET, s, tmp_path / m / f"{s}.h5", flush_s=60)["report_test"]
+                  for s in range(60)] for m in ("random_search", "regularized_evolution")}
+    rs, rea = np.mean(finals["random_search"]), np.mean(finals["regularized_evolution"])
+    assert rea > rs
+    assert 93.3 < rs < 94.1 and 93.5 < rea < 94.3  # NB201 paper: 93.70 ± 0.36 and 93.92 ± 0.30
+
+
+def test_random_search_ops_are_uniform(nb201_task):
+    from scipy.stats import chisquare
+
+    space = nb201_task("cifar10-valid").space
+    codes = space.sample(np.random.default_rng(0), 20000)
+    for e in range(6):
+        assert chisquare(np.bincount(codes[:, e], minlength=5)).pvalue > 0.001
+
+
+def test_rea_population_and_tournament(nb201_task):
+    """Population stays at 10, the oldest leaves, tournament draws are with replacement."""
+    from methods.regularized_evolution import Config, RegularizedEvolution
+
+    space = nb201_task("cifar10-valid").space
+
+    class Ev:
+        def __init__(self):
+            self.asked = []
+
+        def evaluate(self, codes):
+            if len(self.asked) == 200:
+                raise StopIteration
+            self.asked.append(np.array(codes))
+            return float(np.asarray(codes).sum())
+
+    rea = RegularizedEvolution(space, np.random.default_rng(0), Config())
+    ev = Ev()
+    with pytest.raises(StopIteration):
+        rea.search(ev)
+    assert len(rea.population) == 10
+    assert all(np.array_equal(p[0], a) for p, a in zip(rea.population, ev.asked[-10:]))
+    children = ev.asked[10:]
+    for i, child in enumerate(children[:50]):
+        pool = ev.asked[: 10 + i]
+        assert any((child != p).sum() == 1 for p in pool[-10:])
