@@ -82,7 +82,7 @@ class Evolution:
         return res, time.perf_counter() - t0
 
     def add(self, net: NeuroCellNet, parent: int, m: Mutation | None, epochs: int) -> Member:
-        """Train, charge, record and append one network (the template when ``parent`` is -1)."""
+        """Train, charge and record one network (the template when ``parent`` is -1)."""
         res, seconds = self.train(net, epochs)
         member = Member(len(self.lineage), net, res.valid_acc, parent, m, format_cell(net.cell_def),
                         float(np.mean(res.step_loss[: max(1, len(res.step_loss) // epochs)])))
