@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from harness.errors import HarnessError
 from harness.evaluator import MeteredEvaluator
 from harness.protocols import SearchSpace
 from harness.registry import METHODS
@@ -55,6 +56,8 @@ class NeuroCellEvolutionTabular:
     Config = Config
 
     def __init__(self, space: SearchSpace, rng: np.random.Generator, config: Config) -> None:
+        if space.name != "nb201":
+            raise HarnessError(f"neuro_cell_evolution-tabular needs the nb201 space, got {space.name!r}")
         self.space, self.rng, self.config = space, rng, config
         self.history: list[np.ndarray] = []
 

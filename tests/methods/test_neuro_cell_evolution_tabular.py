@@ -62,3 +62,14 @@ def test_replace_parent_keeps_population_size(tmp_path: Path) -> None:
     seed_codes = _codes(tmp_path, 1, "seed", init_population=3, generations=10, replace_parent=True)
     assert len(grow_codes) == len(seed_codes) == 1 + 3 + 9
     assert not np.array_equal(grow_codes, seed_codes)
+
+
+def test_needs_the_nb201_space() -> None:
+    import pytest
+
+    from benchmarks.neurocell_space import NeuroCellSpace
+    from harness.errors import HarnessError
+    from methods.neuro_cell_evolution_tabular import NeuroCellEvolutionTabular
+
+    with pytest.raises(HarnessError, match="needs the nb201 space"):
+        NeuroCellEvolutionTabular(NeuroCellSpace(), np.random.default_rng(0), Config())
