@@ -8,8 +8,8 @@ import numpy as np
 
 from harness.budget import Budget, Spent
 from harness.constraints import Constraint, ConstraintError
-from harness.errors import ArchError, BudgetExhausted, DataError, ResumeError
-from harness.protocols import SearchData, SearchSpace, Task
+from harness.errors import ArchError, BudgetExhausted, DataError, HarnessError, ResumeError
+from harness.protocols import SearchData, SearchSpace, Task, TrainingTask
 from harness.recorder import Recorder
 from harness.trajectory import KIND_CHARGE, KIND_FINAL, KIND_QUERY, Trajectory
 
@@ -131,6 +131,38 @@ class MeteredEvaluator:
             return
         rv, rt = self._task.report(codes.reshape(1, -1))
         self._record(codes, 0.0, 0.0, 0.0, np.nan, float(rv[0]), float(rt[0]), KIND_FINAL)
+
+    # methods that train networks themselves and hand back a model (TrainingTask only)
+    def observe(self, codes: np.ndarray, val: float, seconds: float, epochs: float) -> None:
+        """Charge a candidate the method trained itself and record the validation value it measured;
+        the charge that overspends is recorded and then ends the search. Fidelity is recorded as 0
+        (weights may be inherited, so epochs are not comparable across rows)."""
+        codes = np.asarray(codes).reshape(-1)
+        if self._replay is not None and self._pos < len(self._replay):
+            self._replayed(codes, 0.0, KIND_QUERY)
+            return
+        self._charge_or_stop(float(seconds), float(epochs), count=1, partial_ok=True)
+        self._record(codes, 0.0, float(seconds), float(epochs), float(val), np.nan, np.nan, KIND_QUERY)
+        if self.exhausted:
+            raise BudgetExhausted
+
+    def submit_model(self, codes: np.ndarray, model: Any, recipe: Any) -> None:
+        """Hand over the final model: the task retrains it with ``recipe`` on train+valid and tests
+        it; the numbers go to the record only. Its cost is recorded, not charged (evaluation cost)."""
+        codes = np.asarray(codes).reshape(-1)
+        if self._replay is not None and self._pos < len(self._replay):
+            self._replayed(codes, 0.0, KIND_FINAL)
+            return
+        t0 = time.perf_counter()
+        rv, rt = self._training_task().final_test(model, recipe)
+        self._record(codes, 0.0, time.perf_counter() - t0, float(getattr(recipe, "epochs", 0)), np.nan,
+                     float(rv), float(rt), KIND_FINAL)
+
+    def _training_task(self) -> TrainingTask:
+        if not isinstance(self._task, TrainingTask):
+            raise HarnessError(f"task {self._task.name} does not test returned models: this method needs a "
+                               "training task (e.g. benchmark neurocell-train)")
+        return self._task
 
     # internals
     def _charge_or_stop(self, cost: float, epochs: float, count: int, partial_ok: bool = False) -> None:

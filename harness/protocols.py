@@ -75,6 +75,15 @@ class Task(Protocol):
     def attrs(self) -> dict[str, Any]: ...
 
 
+@runtime_checkable
+class TrainingTask(Task, Protocol):
+    """A task whose methods train networks themselves (neuro-cell evolution): it lends the train and
+    validation splits and tests the model a method returns, so test data never reach the method."""
+
+    def search_data(self) -> SearchData: ...
+    def final_test(self, model: Any, recipe: Any) -> tuple[float, float]: ...
+
+
 class Method(Protocol):
     """A search method; it sees only the metered evaluator, never the task or test values."""
 
