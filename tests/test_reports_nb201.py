@@ -1,6 +1,6 @@
 """End to end on real NB201 figures: 2 methods x 2 datasets x 20 seeds, compare then report.
 
-Skipped when the NB201 data is not available (set NAS_HARNESS_DATA).
+Reads the figures through the shared nb201_data fixture (runs in CI).
 """
 from __future__ import annotations
 
@@ -11,11 +11,11 @@ import pytest
 
 from harness.cli import main
 
-DATA = os.environ.get("NAS_HARNESS_DATA", "")
-pytestmark = pytest.mark.skipif(not DATA or not Path(DATA).exists(), reason="NAS_HARNESS_DATA not set")
 
 
-def test_compare_then_report_on_nb201(tmp_path, capsys):
+def test_compare_then_report_on_nb201(tmp_path, capsys, nb201_data, harness_cache, monkeypatch):
+    monkeypatch.setenv("NAS_HARNESS_DATA", str(nb201_data))
+    monkeypatch.setenv("NAS_HARNESS_CACHE", str(harness_cache))
     runs = tmp_path / "runs"
     assert main(["compare", "--benchmark", "nb201", "--dataset", "cifar10-valid,cifar100",
                  "--methods", "random_search,regularized_evolution", "--seeds", "0:20",
