@@ -22,7 +22,7 @@ from benchmarks.darts_space import DartsSpace
 from benchmarks.nb201_space import NB201Space
 from harness.config import cache_dir, data_dir
 from harness.errors import HarnessError
-from harness.protocols import Outcome, SearchSpace
+from harness.protocols import Outcome, SearchData, SearchSpace
 from harness.registry import BENCHMARKS
 
 log = logging.getLogger(__name__)
@@ -78,6 +78,16 @@ class TrainingBenchmark:
                 "space": self.space.name, "net": json.dumps(asdict(self.net)), "recipe": self.recipe.key(),
                 "train_seed": self.train_seed, **data.sizes(), "num_classes": data.num_classes,
                 "image_size": data.image_size}
+
+    def search_data(self) -> SearchData:
+        """Train and validation splits for weight-sharing methods (EvNAS, EDNAS); test stays here."""
+        from benchmarks._search_images import from_data
+
+        if self._threads:  # the method trains in this process: the thread cap applies to it too
+            import torch
+
+            torch.set_num_threads(self._threads)
+        return from_data(self.data())
 
     # ------------------------------------------------------------------ internals
     def data(self):  # -> benchmarks._datasets.Data
