@@ -61,6 +61,17 @@ class SearchData:
         return int(self.train_x.shape[1])
 
 
+@dataclass(frozen=True)
+class TextData:
+    """Token streams a weight-sharing language-model search may train and score on (train and
+    validation only; ptb-train's ``search_data`` hands them out, the test stream never leaves it)."""
+
+    name: str
+    train: Any       # int64 token ids
+    valid: Any
+    n_tokens: int    # vocabulary size
+
+
 @runtime_checkable
 class Task(Protocol):
     """One benchmark on one dataset: answers evaluations and says how they are charged."""

@@ -24,10 +24,10 @@ CELLS = ("normal", "reduce")
 class FactorisedPolicy(nn.Module):
     """Named logit tables, one categorical per row, all initialised N(0, 1e-3^2)."""
 
-    def __init__(self, tables: dict[str, tuple[int, int]], gen: torch.Generator) -> None:
+    def __init__(self, tables: dict[str, tuple[int, int]], gen: torch.Generator, scale: float = 1e-3) -> None:
         super().__init__()
         self.logits = nn.ParameterDict({
-            k: nn.Parameter(1e-3 * torch.randn(rows, n, generator=gen)) for k, (rows, n) in tables.items()})
+            k: nn.Parameter(scale * torch.randn(rows, n, generator=gen)) for k, (rows, n) in tables.items()})
 
     def draw(self, table: str, row: int, rng: np.random.Generator, out: list[Choice]) -> int:
         """Sample one index of ``table[row]`` and remember the choice."""
@@ -80,8 +80,31 @@ def sample_nb201(policy: FactorisedPolicy, rng: np.random.Generator) -> tuple[np
     return codes, choices
 
 
+RNN_STEPS = 8
+RNN_OFFSETS = tuple(i * (i - 1) // 2 for i in range(1, RNN_STEPS + 1))  # first op row of node i (1..8)
+
+
+def rnn_policy(gen: torch.Generator) -> FactorisedPolicy:
+    """Structure: node i (2..8) over its i inputs (node 1 always reads node 0, as the seed); op: one row
+    per (node, input) edge, 36 x 4 activations, as the seed's PTB policy. All zeros, as the PTB seed."""
+    tables = {f"struct{i}": (1, i) for i in range(2, RNN_STEPS + 1)}
+    tables["op"] = (RNN_OFFSETS[-1] + RNN_STEPS, 4)
+    return FactorisedPolicy(tables, gen, scale=0.0)
+
+
+def sample_rnn(policy: FactorisedPolicy, rng: np.random.Generator) -> tuple[np.ndarray, list[Choice]]:
+    """int8[16] RNN codes (act, src per node) and the choices that made them."""
+    choices: list[Choice] = []
+    codes = np.empty(2 * RNN_STEPS, dtype=np.int8)
+    for i in range(1, RNN_STEPS + 1):
+        src = 0 if i == 1 else policy.draw(f"struct{i}", 0, rng, choices)
+        codes[2 * i - 2] = policy.draw("op", RNN_OFFSETS[i - 1] + src, rng, choices)
+        codes[2 * i - 1] = src
+    return codes, choices
+
+
 SPACES: dict[str, tuple[Callable[[torch.Generator], FactorisedPolicy], Callable[..., Any]]] = {
-    "darts": (darts_policy, sample_darts), "nb201": (nb201_policy, sample_nb201)}
+    "darts": (darts_policy, sample_darts), "nb201": (nb201_policy, sample_nb201), "rnn": (rnn_policy, sample_rnn)}
 
 
 class Adam:

@@ -1,0 +1,182 @@
+"""EDNAS recurrent cell search on Penn Treebank (Lee, Kim, Han, arXiv:1910.10397; methods/ednas.md, PTB
+row): structure and activation policy vectors trained by REINFORCE on c / perplexity of single-path
+children of a weight-sharing DARTS RNN supernet (``benchmarks/_rnn_net.py``). Needs the ``rnn`` space
+and a task lending token streams (``ptb-train``); the method never sees the test stream.
+"""
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from harness.errors import BudgetExhausted, HarnessError
+from harness.evaluator import MeteredEvaluator
+from harness.protocols import SearchSpace
+from harness.registry import METHODS
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Config:
+    """EDNAS PTB search defaults (README, seed ``train_search.py``); policy lr as the README (0.003)."""
+
+    epochs: int = 150
+    batch: int = 256
+    bptt: int = 35
+    lr: float = 20.0                 # SGD without momentum, scaled by window length / bptt
+    weight_decay: float = 5e-7
+    grad_clip: float = 0.25
+    beta: float = 1e-3               # temporal activation regularisation
+    nhid: int = 300                  # = embedding size (tied)
+    dropout: float = 0.75            # output
+    dropouth: float = 0.25
+    dropoutx: float = 0.75
+    dropouti: float = 0.2
+    dropoute: float = 0.0
+    policy_lr: float = 0.003         # README; the seed's code default is 3.5e-4
+    policy_betas: tuple[float, float] = (0.9, 0.999)
+    policy_weight_decay: float = 1e-3
+    baseline_decay: float = 0.99
+    reward_c: float = 80.0           # reward = c / perplexity of the minibatch (seed architect.py)
+    n_candidates: int = 100          # final samples, each scored on one valid window of batch // 2 streams
+    device: str = "cpu"
+
+    def __post_init__(self) -> None:
+        if self.n_candidates < 1 or self.epochs < 1 or self.batch < 2:
+            raise HarnessError(f"ednas-rnn needs n_candidates, epochs >= 1 and batch >= 2, got "
+                               f"{self.n_candidates}, {self.epochs}, {self.batch}")
+
+
+@METHODS.register("ednas-rnn")
+class EDNASRNN:
+    """Weight epoch on train (new child per window), policy epoch on valid, then best of N candidates."""
+
+    Config = Config
+
+    def __init__(self, space: SearchSpace, rng: np.random.Generator, config: Config) -> None:
+        if space.name != "rnn":
+            raise HarnessError(f"ednas-rnn needs the rnn cell space (benchmark ptb-train), got {space.name!r}")
+        self.space, self.rng, self.config = space, rng, config
+        self.rewards: list[float] = []
+        self.baselines: list[float] = []
+        self.candidates: list[np.ndarray] = []
+        self.scores: list[float] = []
+        self.train_losses: list[float] = []
+
+    def search(self, evaluator: MeteredEvaluator) -> str | None:
+        import torch
+
+        from benchmarks._rnn_net import RNNModel, batchify
+        from benchmarks._sgd import SGD
+        from methods import _oneshot as one
+        from methods._ednas_policy import Reinforce, rnn_policy
+
+        cfg = self.config
+        data = evaluator.search_data()
+        if not hasattr(data, "n_tokens"):
+            raise HarnessError("ednas-rnn needs token streams from the task (benchmark ptb-train)")
+        self.train = batchify(data.train, cfg.batch).to(cfg.device)
+        self.valid = batchify(data.valid, cfg.batch).to(cfg.device)
+        self.select_data = batchify(data.valid, max(1, cfg.batch // 2)).to(cfg.device)
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(int(self.rng.integers(2**62)))
+            self.net = RNNModel(data.n_tokens, cfg.nhid, cfg.dropout, cfg.dropouth, cfg.dropoutx, cfg.dropouti,
+                                cfg.dropoute, search=True).to(cfg.device)
+        self.net.gen = torch.Generator().manual_seed(int(self.rng.integers(2**62)))
+        self.policy = rnn_policy(self.net.gen)
+        self.reinforce = Reinforce(self.policy, cfg.policy_lr, cfg.policy_betas, cfg.policy_weight_decay,
+                                   cfg.baseline_decay)
+        self.opt = SGD(self.net.parameters(), 0.0, False, cfg.weight_decay)
+        clock = one.Clock(evaluator)
+        best = None
+        try:
+            for epoch in range(cfg.epochs):
+                if not clock.fits(clock.last.get("weights", 0.0) + clock.last.get("policy", 0.0), 1.0):
+                    log.info("ednas-rnn: budget fits no further epoch; stopping after %d", epoch)
+                    break
+                with clock.charged("weights", 1.0):
+                    self._weight_epoch()
+                with clock.charged("policy", 0.0):  # forward-only pass over the valid stream
+                    self._policy_epoch()
+            with clock.charged("select", 0.0):
+                best = self._select()
+        except BudgetExhausted:
+            best = self.candidates[int(np.argmax(self.scores))] if self.scores else None
+            self._finish(evaluator, best)
+            raise
+        return self._finish(evaluator, best)
+
+    def sample(self) -> tuple[np.ndarray, list]:
+        from methods._ednas_policy import sample_rnn
+
+        return sample_rnn(self.policy, self.rng)
+
+    def _window(self) -> int:
+        """The seed's search window: bptt (95 %) or bptt / 2."""
+        return self.config.bptt if self.rng.random() < 0.95 else max(1, self.config.bptt // 2)
+
+    def _weight_epoch(self) -> None:
+        """One pass over the train stream; every window trains a freshly sampled child (single path)."""
+        from benchmarks._rnn_net import chunks, train_step
+
+        cfg = self.config
+        self.net.train()
+        h = self.net.init_hidden(cfg.batch)
+        for x, y in chunks(self.train, cfg.bptt, self._window):
+            self.net.set_path(self.sample()[0])
+            h, loss = train_step(self.net, self.opt, x, y, h, cfg.lr * len(x) / cfg.bptt, cfg.grad_clip, cfg.beta)
+            self.train_losses.append(loss)
+
+    def _reward(self, x: Any, y: Any, h: Any) -> tuple[float, Any]:
+        """c / perplexity of the current child on one window (eval mode, no weight update)."""
+        import torch
+
+        from benchmarks._rnn_net import nll
+
+        self.net.eval()
+        with torch.no_grad():
+            logp, h, _ = self.net(x, h)
+            loss = float(nll(logp, y))
+        return self.config.reward_c / math.exp(min(loss, 700.0)), h
+
+    def _policy_epoch(self) -> None:
+        """REINFORCE step per valid window: sample, reward c / ppl, moving baseline, Adam."""
+        from benchmarks._rnn_net import chunks
+
+        h = self.net.init_hidden(self.config.batch)
+        for x, y in chunks(self.valid, self.config.bptt):
+            codes, choices = self.sample()
+            self.net.set_path(codes)
+            reward, h = self._reward(x, y, h)
+            self.reinforce.step(choices, reward)
+            self.rewards.append(reward)
+            self.baselines.append(self.reinforce.baseline)
+
+    def _select(self) -> np.ndarray:
+        """Score N_cand samples on consecutive valid windows (hidden carried, wrapping); best wins."""
+        from benchmarks._rnn_net import chunks
+
+        windows = list(chunks(self.select_data, self.config.bptt))
+        h = self.net.init_hidden(self.select_data.shape[1])
+        for k in range(self.config.n_candidates):
+            codes, _ = self.sample()
+            self.net.set_path(codes)
+            x, y = windows[k % len(windows)]
+            score, h = self._reward(x, y, h)
+            self.candidates.append(codes)
+            self.scores.append(score)
+        return self.candidates[int(np.argmax(self.scores))]
+
+    def _finish(self, evaluator: MeteredEvaluator, codes: np.ndarray | None) -> str | None:
+        """Submit the chosen cell: the task trains it from scratch for the report."""
+        if codes is None:
+            self.genotype = None
+            return None
+        evaluator.submit(codes)
+        self.genotype = self.space.format(codes)[0]
+        log.info("returned RNN cell: %s", self.genotype)
+        return self.genotype
