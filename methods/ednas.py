@@ -62,7 +62,8 @@ class EDNAS:
 
     def __init__(self, space: SearchSpace, rng: np.random.Generator, config: Config) -> None:
         if space.name not in ("darts", "nb201"):
-            raise HarnessError(f"ednas needs the nb201 or darts space, got {space.name!r}")
+            hint = " (recurrent cells: method ednas-rnn)" if space.name == "rnn" else ""
+            raise HarnessError(f"ednas needs the nb201 or darts space, got {space.name!r}{hint}")
         self.space, self.rng, self.config = space, rng, config
         self.rewards: list[float] = []
         self.baselines: list[float] = []
