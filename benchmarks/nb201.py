@@ -82,7 +82,7 @@ class NB201Task:
             raise DataError(f"the NB201 data has no {self.dataset} validation accuracy at {fidelity:g} "
                             f"epochs for arch {int(idx[np.isnan(val)][0])}")
         return Outcome(val=val, cost_s=self._cost[fidelity][idx], epochs=np.full(len(idx), fidelity),
-                       report_valid=self._report_valid[idx], report_test=self._report_test[idx])
+                       report_valid=self._report_valid[idx], report_test=self._report_test[idx], index=idx)
 
     def report(self, codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         idx = self.space.index(codes)
