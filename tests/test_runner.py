@@ -227,3 +227,22 @@ def test_corrupt_pack_is_one_line_data_error_and_moved_aside(nb201_data, harness
     redo = compare(_spec(out, nb201_data, harness_cache))
     assert (pack.parent / (pack.name + ".corrupt")).exists()
     assert sum(not r["skipped"] for r in redo) == n_members > 0  # that pack's runs ran again
+
+
+def test_rea_keeps_infeasible_children_out_of_its_population(nb201_task, tmp_path):
+    """Under a constraint, NaN (infeasible) answers never enter REA's population."""
+    from harness.constraints import constraint_from
+    from harness.evaluator import MeteredEvaluator
+    from harness.recorder import Recorder
+    from methods.regularized_evolution import Config, RegularizedEvolution
+
+    task = nb201_task("cifar10-valid")
+    limit = constraint_from("params_m<=0.3")
+    ev = MeteredEvaluator(task, Budget(max_evals=150), Recorder(tmp_path / "c.h5", 6, {}, flush_s=60), constraint=limit)
+    rea = RegularizedEvolution(task.space, np.random.default_rng(0), Config())
+    with pytest.raises(Exception):
+        rea.search(ev)
+    assert ev.infeasible > 0  # the constraint did bite
+    assert len(rea.population) == 10
+    assert not any(np.isnan(v) for _, v in rea.population)
+    assert ev.feasible(np.stack([c for c, _ in rea.population])).all()
