@@ -5,6 +5,7 @@ index is the odometer position after ``random.seed(88); random.shuffle`` (search
 """
 from __future__ import annotations
 
+import bisect
 import random
 
 import numpy as np
@@ -19,6 +20,7 @@ _PLACE = 5 ** np.arange(5, -1, -1)  # odometer digit weights, edge 0 most signif
 # node-first edge choice of the NB201 REA mutation: node uniform in {1,2,3}, then an incoming edge
 _EDGE_PROB = np.array([1 / 3, 1 / 6, 1 / 6, 1 / 9, 1 / 9, 1 / 9])
 _EDGE_CUM = np.cumsum(_EDGE_PROB)[:-1]
+_EDGE_CUM_LIST = _EDGE_CUM.tolist()
 
 
 def shuffled_positions() -> np.ndarray:
@@ -79,8 +81,14 @@ class NB201Space:
 
     def index(self, codes: np.ndarray) -> np.ndarray:
         """Official index of each code row."""
-        codes = self.check(codes)
-        return self._pos2idx[codes.astype(np.int64) @ _PLACE]
+        codes = np.asarray(codes)
+        if codes.shape[-1:] != (N_EDGES,) or codes.dtype.kind not in "iu":
+            self.check(codes)  # raises, naming the fault
+        wide = codes.astype(np.int64)
+        # one reduction checks both bounds: negatives wrap to huge values as unsigned
+        if wide.size and wide.view(np.uint64).max() >= N_OPS:
+            self.check(codes)
+        return self._pos2idx[wide @ _PLACE]
 
     def from_index(self, index: np.ndarray | int) -> np.ndarray:
         idx = np.asarray(index, dtype=np.int64)
@@ -113,9 +121,9 @@ class NB201Space:
     def mutate(self, codes: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         """One edge (node-first choice, as NB201's REA) gets a different op."""
         child = np.array(codes, dtype=np.int8, copy=True)
-        u = rng.random(2)  # one draw for the edge (node-first probabilities), one for the new op
-        edge = int(np.searchsorted(_EDGE_CUM, u[0], side="right"))
-        child[edge] = (int(child[edge]) + 1 + int(u[1] * (N_OPS - 1))) % N_OPS
+        u0, u1 = rng.random(2).tolist()  # one draw for the edge (node-first probabilities), one for the op
+        edge = bisect.bisect_right(_EDGE_CUM_LIST, u0)  # = np.searchsorted(_EDGE_CUM, u0, "right")
+        child[edge] = (int(child[edge]) + 1 + int(u1 * (N_OPS - 1))) % N_OPS
         return child
 
     def neighbours(self, codes: np.ndarray) -> np.ndarray:

@@ -89,10 +89,12 @@ class MeteredEvaluator:
             raise ArchError(f"fidelity {fid} not offered by {self._task.name}; offered: {self._task.fidelities}")
         if self.exhausted:
             raise BudgetExhausted
+        if single:
+            return np.float64(self._one(codes, fid))
         vals = np.empty(len(codes2))
         for i, c in enumerate(codes2):
             vals[i] = self._one(c, fid)
-        return vals[0] if single else vals
+        return vals
 
     def _one(self, codes: np.ndarray, fid: float) -> float:
         if self._constraint is not None and not self.feasible(codes)[0]:
@@ -106,11 +108,12 @@ class MeteredEvaluator:
         if self._replay is not None and self._pos < len(self._replay):
             return self._replayed(codes, fid, KIND_QUERY)
         out = self._task.evaluate(codes.reshape(1, -1), fid)
-        cost, epochs = float(out.cost_s[0]), float(out.epochs[0])
+        cost, epochs, val = float(out.cost_s[0]), float(out.epochs[0]), float(out.val[0])
         self._charge_or_stop(cost, epochs, count=1)
-        self._record(codes, fid, cost, epochs, float(out.val[0]), float(out.report_valid[0]),
-                     float(out.report_test[0]), KIND_QUERY)
-        return float(out.val[0])
+        index = int(out.index[0]) if out.index is not None else None
+        self._record(codes, fid, cost, epochs, val, float(out.report_valid[0]),
+                     float(out.report_test[0]), KIND_QUERY, index)
+        return val
 
     def charge(self, seconds: float, epochs: float = 0.0) -> None:
         """Charge a method's own training (one-shot methods); the charge that overspends ends it."""
@@ -166,8 +169,10 @@ class MeteredEvaluator:
 
     # internals
     def _charge_or_stop(self, cost: float, epochs: float, count: int, partial_ok: bool = False) -> None:
-        s = self.spent
-        if not self._budget.fits(s.evals + count, s.cost_s + cost, s.epochs + epochs):
+        s, b = self.spent, self._budget
+        if ((b.max_evals is not None and s.evals + count > b.max_evals)
+                or (b.max_cost_s is not None and s.cost_s + cost > b.max_cost_s)
+                or (b.max_epochs is not None and s.epochs + epochs > b.max_epochs)):  # = not Budget.fits
             self.exhausted = True
             if not partial_ok:  # the query that would overflow is neither charged nor recorded
                 raise BudgetExhausted
@@ -176,13 +181,11 @@ class MeteredEvaluator:
         s.epochs += epochs
 
     def _record(self, codes: np.ndarray, fid: float, cost: float, epochs: float, val: float,
-                rvalid: float, rtest: float, kind: int) -> None:
-        index = int(self._task.space.index(codes.reshape(1, -1))[0]) if kind != KIND_CHARGE else -1
-        self._recorder.append(codes, {
-            "arch_index": index, "fidelity": fid, "cost_s": cost, "cum_cost_s": self.spent.cost_s,
-            "epochs": epochs, "val": val, "report_valid": rvalid, "report_test": rtest,
-            "wall_s": time.perf_counter() - self._t0, "kind": kind,
-        })
+                rvalid: float, rtest: float, kind: int, index: int | None = None) -> None:
+        if index is None:
+            index = int(self._task.space.index(codes.reshape(1, -1))[0]) if kind != KIND_CHARGE else -1
+        self._recorder.append_row(codes, index, fid, cost, self.spent.cost_s, epochs, val, rvalid, rtest,
+                                  time.perf_counter() - self._t0, kind)
 
     def _replayed(self, codes: np.ndarray | None, fid: float, kind: int) -> float:
         r, i = self._replay, self._pos

@@ -35,6 +35,7 @@ class Outcome:
     epochs: np.ndarray       # epochs charged
     report_valid: np.ndarray # final-protocol validation accuracy (e.g. hp=200), harness only
     report_test: np.ndarray  # final-protocol test accuracy, harness only
+    index: np.ndarray | None = None  # the rows' official indices when the task computed them
 
 
 @dataclass(frozen=True)

@@ -11,10 +11,11 @@ from typing import Any, Callable, Iterable, Iterator
 
 from harness.budget import Budget
 from harness.constraints import Constraint, constraint_from
-from harness.errors import BudgetExhausted, HarnessError, UnknownNameError
+from harness.errors import BudgetExhausted, DataError, HarnessError, UnknownNameError
 from harness.evaluator import MeteredEvaluator, describe
 from harness.protocols import Task
-from harness.recorder import STATUS_COMPLETE, Recorder, read_trajectory, run_status
+from harness.packs import PackWriter, read_pack
+from harness.recorder import STATUS_COMPLETE, Recorder, check_identity, read_trajectory, run_status
 from harness.registry import BENCHMARKS, METHODS
 from harness.seeding import stream
 from harness.trajectory import KIND_CHARGE, final_incumbent
@@ -36,17 +37,27 @@ def run_path(out: Path, benchmark: str, dataset: str, method: str, seed: int) ->
     return Path(out) / benchmark / dataset / method / f"seed-{seed}.h5"
 
 
+def run_attrs(method: str, task: Task, budget: Budget, seed: int, config: dict[str, Any] | None,
+              constraint: Constraint | str | None) -> dict[str, Any]:
+    """The attributes that identify a run (checked on resume) and describe it."""
+    cfg = make_config(method, config)
+    limit = constraint_from(constraint)
+    return {**task.attrs(), "method": method, "config": dataclasses.asdict(cfg), "seed": int(seed),
+            **budget.as_attrs(), **({"constraint": str(limit)} if limit else {})}
+
+
 def run_one(method: str, task: Task, budget: Budget, seed: int, path: Path,
             config: dict[str, Any] | None = None, flush_s: float = 0.0,
-            constraint: Constraint | str | None = None) -> dict[str, Any]:
+            constraint: Constraint | str | None = None, sink: PackWriter | None = None) -> dict[str, Any]:
     """One search run recorded to ``path``; a complete file is skipped, a partial one resumed.
 
+    With a ``sink``, a run that finishes before its first flush goes into a pack (many runs per
+    file) and ``path`` is written only if the run flushes while running or stops unfinished.
     A method may define ``report_attrs() -> dict``; its answer is written to the file's attributes.
     """
     cfg = make_config(method, config)
     limit = constraint_from(constraint)
-    attrs = {**task.attrs(), "method": method, "config": dataclasses.asdict(cfg), "seed": int(seed),
-             **budget.as_attrs(), **({"constraint": str(limit)} if limit else {})}
+    attrs = run_attrs(method, task, budget, seed, config, constraint)
     status = run_status(Path(path), attrs)
     replay = None
     if status == "corrupt":
@@ -58,7 +69,7 @@ def run_one(method: str, task: Task, budget: Budget, seed: int, path: Path,
         return {**_summary(method, task, seed, path, traj), "skipped": True}
     elif status is not None:
         replay = read_trajectory(path)
-    recorder = Recorder(Path(path), task.space.n_dims, attrs, flush_s=flush_s, existing=replay)
+    recorder = Recorder(Path(path), task.space.n_dims, attrs, flush_s=flush_s, existing=replay, sink=sink)
     evaluator = MeteredEvaluator(task, budget, recorder, replay=replay, constraint=limit)
     rng = stream(seed, "method", method)
     instance = METHODS.get(method)(task.space, rng, cfg)
@@ -74,10 +85,10 @@ def run_one(method: str, task: Task, budget: Budget, seed: int, path: Path,
     if callable(hook):
         extra.update(hook())
     recorder.close(complete=True, extra_attrs=extra)
-    return {**_summary(method, task, seed, path, recorder.trajectory()), "skipped": False}
+    return {**_summary(method, task, seed, recorder.location, recorder.trajectory()), "skipped": False}
 
 
-def _summary(method: str, task: Task, seed: int, path: Path, traj: Any) -> dict[str, Any]:
+def _summary(method: str, task: Task, seed: int, path: Path | str, traj: Any) -> dict[str, Any]:
     return {"method": method, "dataset": task.attrs()["dataset"], "benchmark": task.attrs()["benchmark"],
             "seed": int(seed), "path": str(path), "n_evals": int((traj["kind"] == 0).sum()),
             "cost_unit": task.attrs()["cost_unit"], **final_incumbent(traj),
@@ -116,10 +127,34 @@ def _jobs(spec: CompareSpec) -> list[tuple[str, str, int]]:
     return [(ds, m, s) for ds in spec.datasets for m in spec.methods for s in spec.seeds]
 
 
-def _work(spec: CompareSpec, tasks: dict[str, Task], job: tuple[str, str, int]) -> dict[str, Any]:
-    ds, m, s = job
-    return run_one(m, tasks[ds], spec.budget, s, run_path(spec.out, spec.benchmark, ds, m, s),
-                   spec.method_configs.get(m), spec.flush_s, spec.constraint)
+def _packed(spec: CompareSpec, ds: str, m: str) -> dict[int, tuple[str, Any]]:
+    """Finished runs already in packs under the (dataset, method) folder: seed -> (locator, traj).
+    An unreadable pack is moved aside (its runs are run again), like an unreadable run file."""
+    folder = run_path(spec.out, spec.benchmark, ds, m, 0).parent
+    found: dict[int, tuple[str, Any]] = {}
+    for pack in sorted(folder.glob("pack-*.h5")) if folder.is_dir() else ():
+        try:
+            members = read_pack(pack)
+        except DataError as exc:
+            os.replace(pack, pack.with_name(pack.name + ".corrupt"))
+            log.warning("%s; moved to %s.corrupt and running its runs again", exc, pack.name)
+            continue
+        for loc, traj in members:
+            found.setdefault(int(traj.attrs["seed"]), (loc, traj))
+    return found
+
+
+def _work_chunk(spec: CompareSpec, tasks: dict[str, Task], jobs: list[tuple[str, str, int]]) -> list[dict[str, Any]]:
+    """Run a chunk of jobs; runs that finish before a flush go to this process's own packs."""
+    sink = PackWriter(spec.flush_s)
+    out = []
+    try:
+        for ds, m, s in jobs:
+            out.append(run_one(m, tasks[ds], spec.budget, s, run_path(spec.out, spec.benchmark, ds, m, s),
+                               spec.method_configs.get(m), spec.flush_s, spec.constraint, sink=sink))
+    finally:
+        sink.close()  # finished runs reach disk even when a later run fails
+    return out
 
 
 _WORKER: dict[str, Any] = {}  # per-process: filled by the pool initializer in forked workers only
@@ -129,8 +164,8 @@ def _init_worker(spec: CompareSpec, tasks: dict[str, Task]) -> None:
     _WORKER["spec"], _WORKER["tasks"] = spec, tasks
 
 
-def _work_in_worker(job: tuple[str, str, int]) -> dict[str, Any]:
-    return _work(_WORKER["spec"], _WORKER["tasks"], job)
+def _chunk_in_worker(jobs: list[tuple[str, str, int]]) -> list[dict[str, Any]]:
+    return _work_chunk(_WORKER["spec"], _WORKER["tasks"], jobs)
 
 
 def make_tasks(spec: CompareSpec) -> dict[str, Task]:
@@ -139,15 +174,43 @@ def make_tasks(spec: CompareSpec) -> dict[str, Task]:
 
 
 def compare(spec: CompareSpec, progress: Callable[[Iterable[Any], int], Iterator[Any]] | None = None) -> list[dict[str, Any]]:
-    """Run every (dataset, method, seed) under the same budget; returns one summary per run."""
+    """Run every (dataset, method, seed) under the same budget; returns one summary per run.
+
+    Finished runs already in packs are skipped; the rest run in chunks of one (dataset, method),
+    each chunk writing its finished runs to packs of its own (one writer per file).
+    """
     tasks = make_tasks(spec)
     jobs = _jobs(spec)
+    done: list[dict[str, Any]] = []
+    todo: list[tuple[str, str, int]] = []
+    packed = {(ds, m): _packed(spec, ds, m) for ds in spec.datasets for m in spec.methods}
+    for ds, m, s in jobs:
+        hit = packed[(ds, m)].get(s)
+        if hit is None:
+            todo.append((ds, m, s))
+            continue
+        loc, traj = hit
+        check_identity(loc, traj.attrs, run_attrs(m, tasks[ds], spec.budget, s, spec.method_configs.get(m),
+                                                  spec.constraint))
+        done.append({**_summary(m, tasks[ds], s, loc, traj), "skipped": True})
+    size = max(1, min(250, len(todo) // max(1, spec.workers * 4)))
+    chunks: list[list[tuple[str, str, int]]] = []
+    for job in todo:  # chunks never mix (dataset, method): one pack per chunk
+        if not chunks or len(chunks[-1]) >= size or chunks[-1][-1][:2] != job[:2]:
+            chunks.append([])
+        chunks[-1].append(job)
     wrap = progress or (lambda it, n: iter(it))
-    if spec.workers <= 1 or len(jobs) < 2:
-        return list(wrap((_work(spec, tasks, j) for j in jobs), len(jobs)))
-    ctx = multiprocessing.get_context("fork")
-    chunk = max(1, min(50, len(jobs) // (spec.workers * 8)))
-    with ctx.Pool(spec.workers, initializer=_init_worker, initargs=(spec, tasks)) as pool:
-        results = list(wrap(pool.imap_unordered(_work_in_worker, jobs, chunksize=chunk), len(jobs)))
+
+    def flat(results: Iterable[list[dict[str, Any]]]) -> Iterator[dict[str, Any]]:
+        yield from done
+        for chunk in results:
+            yield from chunk
+
+    if spec.workers <= 1 or len(chunks) < 2:
+        results = list(wrap(flat(_work_chunk(spec, tasks, c) for c in chunks), len(jobs)))
+    else:
+        ctx = multiprocessing.get_context("fork")
+        with ctx.Pool(min(spec.workers, len(chunks)), initializer=_init_worker, initargs=(spec, tasks)) as pool:
+            results = list(wrap(flat(pool.imap_unordered(_chunk_in_worker, chunks)), len(jobs)))
     order = {j: i for i, j in enumerate(jobs)}
     return sorted(results, key=lambda r: order[(r["dataset"], r["method"], r["seed"])])

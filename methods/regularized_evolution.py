@@ -28,13 +28,19 @@ class RegularizedEvolution:
         self.population: deque[tuple[np.ndarray, float]] = deque()
 
     def search(self, evaluator: MeteredEvaluator) -> None:
+        """Infeasible cells (NaN answers under a constraint) never enter the population: the
+        random fill draws again and a NaN child is dropped (the next tournament mutates again)."""
         cfg, rng = self.config, self.rng
         while len(self.population) < cfg.population:
             codes = self.space.sample(rng, 1)[0]
-            self.population.append((codes, evaluator.evaluate(codes)))
+            val = evaluator.evaluate(codes)
+            if val == val:  # not NaN
+                self.population.append((codes, val))
         while True:
             picks = rng.integers(0, len(self.population), size=cfg.sample_size)
             parent = max((self.population[i] for i in picks), key=lambda m: m[1])[0]
             child = self.space.mutate(parent, rng)
-            self.population.append((child, evaluator.evaluate(child)))
-            self.population.popleft()
+            val = evaluator.evaluate(child)
+            if val == val:
+                self.population.append((child, val))
+                self.population.popleft()

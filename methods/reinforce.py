@@ -72,9 +72,13 @@ class Reinforce:
         self.theta = config.init_std * rng.standard_normal((space.n_dims, n_choices))
         self.baseline = EMABaseline(config.ema_momentum)
         self.adam = Adam(self.theta, config.learning_rate, config.beta1, config.beta2, config.eps)
+        self._probs, self._probs_step = softmax(self.theta), 0
 
     def probs(self) -> np.ndarray:
-        return softmax(self.theta)
+        """The policy; cached per Adam step (sample and update of one step share it)."""
+        if self._probs_step != self.adam.t:
+            self._probs, self._probs_step = softmax(self.theta), self.adam.t
+        return self._probs
 
     def sample(self) -> np.ndarray:
         """One op per edge from the per-edge categorical."""

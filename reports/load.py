@@ -1,4 +1,4 @@
-"""Many trajectory files -> one ``RunSet`` of small per-run arrays, checked for comparability.
+"""Many trajectory files and packs -> one ``RunSet`` of small per-run arrays, checked for comparability.
 
 Files are found anywhere under a directory and grouped by their attributes, never by path. A file
 that cannot be read (truncated, foreign) or a run that did not finish is skipped with a warning
@@ -10,11 +10,12 @@ import logging
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import numpy as np
 
 from harness.errors import DataError, HarnessError
+from harness.packs import read_pack
 from harness.recorder import STATUS_COMPLETE, read_trajectory
 from harness.trajectory import KIND_CHARGE, KIND_QUERY, Trajectory, incumbent_rows
 
@@ -127,6 +128,20 @@ def find_trajectory_files(root: str | os.PathLike) -> list[Path]:
     return sorted(p for p in root.rglob("*.h5") if p.is_file())
 
 
+def _trajectories(files: list[Path]) -> Iterator[tuple[Path, Trajectory, DataError | None]]:
+    """(locator, trajectory, error) for every run in ``files``: a run file is one run, a pack
+    (``harness.packs``) many, addressed as ``<pack>/seed-<s>``."""
+    for path in files:
+        try:
+            if path.name.startswith("pack-"):
+                for loc, traj in read_pack(path):
+                    yield Path(loc), traj, None
+            else:
+                yield path, read_trajectory(path), None
+        except DataError as exc:
+            yield path, Trajectory.empty(0), exc
+
+
 def load_runs(root: str | os.PathLike, include_running: bool = False) -> RunSet:
     """Read every trajectory under ``root`` into a checked RunSet.
 
@@ -137,9 +152,10 @@ def load_runs(root: str | os.PathLike, include_running: bool = False) -> RunSet:
     files = find_trajectory_files(root)
     runs: list[Run] = []
     skipped: list[str] = []
-    for path in files:
+    for path, traj, error in _trajectories(files):
         try:
-            traj = read_trajectory(path)
+            if error is not None:
+                raise error
             run = run_from_trajectory(traj, path)
         except DataError as exc:
             skipped.append(f"skipped {exc}")

@@ -1,4 +1,8 @@
-"""The NB201 paper's Table 5 layout (methods x dataset valid/test, mean ± std) as Markdown, LaTeX, CSV."""
+"""The NB201 paper's Table 5 layout (methods x dataset valid/test, mean ± std) as Markdown, LaTeX, CSV.
+
+Statistics come from ``reports.tables.summarize``; the std uses the paper's convention,
+``NB201_DDOF`` = 0 (population std), where our own tables use ddof=1.
+"""
 from __future__ import annotations
 
 import csv
@@ -8,6 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from reports.tables import NB201_DDOF, Cell, summarize
 
 LABELS = {"regularized_evolution": "REA", "random_search": "RS", "reinforce": "REINFORCE",
           "bohb-nb201": "BOHB", "bohb": "BOHB (multi-fidelity)", "hyperband": "Hyperband",
@@ -24,19 +30,14 @@ CAPTION = (
     "ResNet and optimal rows come from the data (optimal: the best value of each column).")
 
 
-@dataclass(frozen=True)
-class Cell:
-    mean: float
-    std: float
-    n: int
-
-    def text(self, runs: int, pm: str = "±") -> str:
-        if self.n == 0 or np.isnan(self.mean):
-            return "n/a"
-        if runs <= 1:
-            return f"{self.mean:.2f}"
-        note = "" if self.n == runs else f" (n={self.n})"
-        return f"{self.mean:.2f} {pm} {self.std:.2f}{note}"
+def cell_text(c: Cell, runs: int, pm: str = "±") -> str:
+    """The paper's cell: 'mean ± std', ' (n=..)' when only some runs have a value, 'n/a' for none."""
+    if c.n == 0 or np.isnan(c.mean):
+        return "n/a"
+    if runs <= 1:
+        return f"{c.mean:.2f}"
+    note = "" if c.n == runs else f" (n={c.n})"
+    return f"{c.mean:.2f} {pm} {c.std:.2f}{note}"
 
 
 @dataclass(frozen=True)
@@ -47,9 +48,8 @@ class Table5:
 
 
 def _cell(values: list[float]) -> Cell:
-    v = np.asarray(values, dtype=float)
-    v = v[~np.isnan(v)]
-    return Cell(float(v.mean()), float(v.std()), len(v)) if len(v) else Cell(np.nan, np.nan, 0)
+    """Statistics from ``reports.tables.summarize`` with the paper's std convention (ddof=0)."""
+    return summarize(np.asarray(values, dtype=float), ddof=NB201_DDOF)
 
 
 def build(records: list[dict[str, Any]], oracles: dict[str, dict[str, dict[str, float]]],
@@ -76,7 +76,7 @@ def markdown(t: Table5) -> str:
     head = "| Method | " + " | ".join(f"{DATASET_LABELS.get(d, d)} {s}" for d in t.datasets for s in ("valid", "test")) + " |"
     lines = [head, "|---|" + "---:|" * (2 * len(t.datasets))]
     for label, runs, cells in t.rows:
-        lines.append(f"| {label} | " + " | ".join(cells[(d, s)].text(runs) for d in t.datasets
+        lines.append(f"| {label} | " + " | ".join(cell_text(cells[(d, s)], runs) for d in t.datasets
                                                    for s in ("valid", "test")) + " |")
     return "\n".join(lines) + f"\n\n{t.caption}\n"
 
@@ -92,7 +92,7 @@ def latex(t: Table5) -> str:
     for label, runs, cells in t.rows:
         if label == "ResNet":
             lines.append("\\midrule")
-        vals = [cells[(d, s)].text(runs, pm="$\\pm$") for d in t.datasets for s in ("valid", "test")]
+        vals = [cell_text(cells[(d, s)], runs, pm="$\\pm$") for d in t.datasets for s in ("valid", "test")]
         lines.append(f"{label} & " + " & ".join(vals) + " \\\\")
     lines += ["\\bottomrule", "\\end{tabular}", "\\end{table}"]
     return "\n".join(lines) + "\n"

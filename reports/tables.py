@@ -36,15 +36,20 @@ class Cell:
     bold: bool = False
 
 
-def summarize(values: np.ndarray, bold: bool = False) -> Cell:
-    """Mean, std (ddof=1), median and quartiles of the non-NaN values."""
+SAMPLE_DDOF = 1  # our tables: the sample standard deviation over seeds
+NB201_DDOF = 0   # the NB201 paper's Table 5: numpy's default np.std (population), as its scripts
+
+
+def summarize(values: np.ndarray, bold: bool = False, ddof: int = SAMPLE_DDOF) -> Cell:
+    """Mean, std (``ddof``: SAMPLE_DDOF, or NB201_DDOF for the paper's layout), median and
+    quartiles of the non-NaN values; one place for every table's statistics."""
     v = np.asarray(values, float)
     runs = len(v)
     v = v[~np.isnan(v)]
     if len(v) == 0:
         return Cell(0, runs, np.nan, np.nan, np.nan, np.nan, np.nan, False)
     q25, med, q75 = np.percentile(v, [25, 50, 75])
-    std = float(v.std(ddof=1)) if len(v) > 1 else 0.0
+    std = float(v.std(ddof=ddof)) if len(v) > ddof else 0.0
     return Cell(len(v), runs, float(v.mean()), std, float(med), float(q25), float(q75), bold)
 
 

@@ -21,19 +21,24 @@ def env(nb201_data, harness_cache):
     return {"NAS_HARNESS_DATA": str(nb201_data), "NAS_HARNESS_CACHE": str(harness_cache)}
 
 
-def test_compare_writes_one_file_per_run_and_a_table(env, tmp_path):
+def test_compare_writes_packs_of_runs_and_a_table(env, tmp_path):
+    from harness.packs import read_pack
+
     out = tmp_path / "cmp"
     r = cli("compare", "--benchmark", "nb201", "--dataset", "cifar10-valid", "--methods",
             "random_search,regularized_evolution", "--seeds", "0:4", "--budget-seconds", "12000",
             "--out", str(out), "--workers", "2", env_extra=env)
     assert r.returncode == 0, r.stderr
-    files = sorted(out.rglob("seed-*.h5"))
-    assert len(files) == 8
+    assert not list(out.rglob("seed-*.h5"))  # tabular runs finish before a flush: packs only
+    members = [m for p in sorted(out.rglob("pack-*.h5")) for m in read_pack(p)]
+    assert len(members) == 8
+    assert {(t.attrs["method"], t.attrs["seed"]) for _, t in members} == \
+        {(m, s) for m in ("random_search", "regularized_evolution") for s in range(4)}
     assert "| random_search" in r.stdout or "random_search" in r.stdout
     assert "finished" in r.stderr or "runs" in r.stderr
-    with h5py.File(files[0]) as f:
-        assert f.attrs["status"] == "complete" and f.attrs["benchmark"] == "nb201"
-        assert "data_sha256" in f.attrs and "package_version" in f.attrs
+    attrs = members[0][1].attrs
+    assert attrs["status"] == "complete" and attrs["benchmark"] == "nb201"
+    assert "data_sha256" in attrs and "package_version" in attrs
     again = cli("compare", "--benchmark", "nb201", "--dataset", "cifar10-valid", "--methods",
                 "random_search,regularized_evolution", "--seeds", "0:4", "--budget-seconds", "12000",
                 "--out", str(out), "--workers", "1", env_extra=env)

@@ -161,3 +161,88 @@ def test_rea_population_and_tournament(nb201_task):
     for i, child in enumerate(children[:50]):
         pool = ev.asked[: 10 + i]
         assert any((child != p).sum() == 1 for p in pool[-10:])
+
+
+def _spec(out, data, cache, workers=1):
+    from harness.runner import CompareSpec
+
+    return CompareSpec(benchmark="nb201", datasets=("cifar10-valid",), methods=("random_search", "regularized_evolution"),
+                       seeds=tuple(range(6)), budget=BUDGET, out=out, data=str(data), cache=str(cache),
+                       workers=workers, flush_s=1.0)
+
+
+def test_interrupted_study_keeps_packed_runs_and_resumes(nb201_data, harness_cache, tmp_path, monkeypatch):
+    """Finished runs reach packs even when a later run fails; the failed run resumes by replay from
+    its own file; a second pass skips everything; reports read packs and run files together."""
+    from benchmarks.nb201 import NB201Task
+    from harness.packs import read_pack
+    from harness.runner import compare
+    from reports.load import load_runs
+
+    ref = compare(_spec(tmp_path / "ref", nb201_data, harness_cache, workers=2))
+    real = NB201Task.evaluate
+    calls = {"n": 0}
+
+    def dying(self, codes, fidelity):
+        calls["n"] += 1
+        if calls["n"] > 450:  # ~4.5 random-search runs in
+            raise _Interrupt
+        return real(self, codes, fidelity)
+
+    monkeypatch.setattr(NB201Task, "evaluate", dying)
+    out = tmp_path / "study"
+    with pytest.raises(_Interrupt):
+        compare(_spec(out, nb201_data, harness_cache))
+    packed = [m for p in out.rglob("pack-*.h5") for m in read_pack(p)]
+    partial = list(out.rglob("seed-*.h5"))
+    assert len(packed) == 4 and len(partial) == 1
+    assert read_trajectory(partial[0]).attrs["status"] == "running"
+    monkeypatch.setattr(NB201Task, "evaluate", real)
+    resumed = compare(_spec(out, nb201_data, harness_cache))
+    assert [r["skipped"] for r in resumed].count(True) == 4
+    key = lambda r: (r["method"], r["seed"], r["report_test"], r["cost_s"], r["n_evals"])  # noqa: E731
+    assert [key(r) for r in resumed] == [key(r) for r in ref]
+    for r in resumed:  # every summary's path reads back as its run
+        t = read_trajectory(r["path"])
+        assert t.attrs["seed"] == r["seed"] and t.attrs["status"] == "complete"
+    again = compare(_spec(out, nb201_data, harness_cache))
+    assert all(r["skipped"] for r in again)
+    runs = load_runs(out)
+    assert len(runs.runs) == 12 and sorted(runs.methods) == ["random_search", "regularized_evolution"]
+
+
+def test_corrupt_pack_is_one_line_data_error_and_moved_aside(nb201_data, harness_cache, tmp_path):
+    from harness.errors import DataError
+    from harness.packs import read_pack
+    from harness.runner import compare
+
+    out = tmp_path / "s"
+    compare(_spec(out, nb201_data, harness_cache))
+    pack = sorted(out.rglob("pack-*.h5"))[0]
+    n_members = len(read_pack(pack))
+    pack.write_bytes(pack.read_bytes()[:300])  # truncated
+    with pytest.raises(DataError, match=pack.name) as e:
+        read_pack(pack)
+    assert "\n" not in str(e.value)
+    redo = compare(_spec(out, nb201_data, harness_cache))
+    assert (pack.parent / (pack.name + ".corrupt")).exists()
+    assert sum(not r["skipped"] for r in redo) == n_members > 0  # that pack's runs ran again
+
+
+def test_rea_keeps_infeasible_children_out_of_its_population(nb201_task, tmp_path):
+    """Under a constraint, NaN (infeasible) answers never enter REA's population."""
+    from harness.constraints import constraint_from
+    from harness.evaluator import MeteredEvaluator
+    from harness.recorder import Recorder
+    from methods.regularized_evolution import Config, RegularizedEvolution
+
+    task = nb201_task("cifar10-valid")
+    limit = constraint_from("params_m<=0.3")
+    ev = MeteredEvaluator(task, Budget(max_evals=150), Recorder(tmp_path / "c.h5", 6, {}, flush_s=60), constraint=limit)
+    rea = RegularizedEvolution(task.space, np.random.default_rng(0), Config())
+    with pytest.raises(Exception):
+        rea.search(ev)
+    assert ev.infeasible > 0  # the constraint did bite
+    assert len(rea.population) == 10
+    assert not any(np.isnan(v) for _, v in rea.population)
+    assert ev.feasible(np.stack([c for c, _ in rea.population])).all()

@@ -1,4 +1,4 @@
-"""`compare`: every chosen method on one benchmark under the same budget, one HDF5 per run."""
+"""`compare`: every chosen method on one benchmark under the same budget; finished runs packed (harness/packs.py)."""
 from __future__ import annotations
 
 import argparse

@@ -41,3 +41,15 @@ def test_compare_preset_writes_the_table(tmp_path, capsys, monkeypatch, nb201_da
     out = capsys.readouterr().out
     assert "| REINFORCE |" in out and "| optimal | 91.61 | 94.37 |" in out
     assert {p.name for p in tmp_path.glob("table5.*")} == {"table5.md", "table5.tex", "table5.csv"}
+
+
+def test_std_convention_is_the_papers_and_explicit() -> None:
+    """Table 5 uses the NB201 paper's population std (ddof=0); our own tables use ddof=1; both
+    come from reports.tables.summarize."""
+    from reports.tables import NB201_DDOF, summarize
+
+    t = build(records(), {"cifar100": ORACLE}, seeds=4, budget_s=12000)
+    cell = dict((r[0], r[2]) for r in t.rows)["REA"][("cifar100", "test")]
+    v = np.array([71.0, 72.0, 73.0, 74.0])
+    assert NB201_DDOF == 0 and cell.std == v.std(ddof=0) and cell.mean == v.mean()
+    assert summarize(v).std == v.std(ddof=1) != cell.std
