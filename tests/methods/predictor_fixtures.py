@@ -44,7 +44,8 @@ class ToyNB201Task:
 
 
 class ToyDartsTask:
-    """DARTS genotypes (partial cells too) scored by a fixed function of their (op, src) pairs; cost 10 s."""
+    """DARTS genotypes (partial cells too) scored by a fixed linear function of each node's ops and
+    inputs (either input order scores the same, as the cell is the same); cost 10 s a query."""
 
     name = "toy/darts"
     fidelities = (1.0,)
@@ -54,13 +55,16 @@ class ToyDartsTask:
         from benchmarks.darts_space import DartsSpace
 
         self.space = DartsSpace()
-        self.weights = np.random.default_rng(7).normal(size=(2, 8, 8, 5))  # cell, pair, op, src
+        self.w_op = np.random.default_rng(7).normal(size=(2, 4, 8))   # cell, node, op
+        self.w_src = np.random.default_rng(8).normal(size=(2, 4, 5))  # cell, node, src
         self.queries = 0
 
     def _score(self, codes: np.ndarray) -> np.ndarray:
-        c = np.atleast_2d(codes).astype(np.int64).reshape(-1, 2, 8, 2)
-        w = self.weights[np.arange(2)[:, None], np.arange(8)[None, :], c[..., 0], c[..., 1]]
-        return 50.0 + 3.0 * (w * (c[..., 0] != 0)).sum(axis=(1, 2))
+        c = np.atleast_2d(codes).astype(np.int64).reshape(-1, 2, 4, 2, 2)
+        cell, node = np.arange(2)[:, None, None], np.arange(4)[None, :, None]
+        on = c[..., 0] != 0
+        w = self.w_op[cell, node, c[..., 0]] + 0.3 * self.w_src[cell, node, c[..., 1]]
+        return 50.0 + 3.0 * (w * on).sum(axis=(1, 2, 3))
 
     def evaluate(self, codes: np.ndarray, fidelity: float):
         from harness.protocols import Outcome
