@@ -117,8 +117,9 @@ class PredictorEvolution:
                 kids, _ = crossover(archive[self.rng.integers(0, len(archive), k)],
                                     archive[self.rng.integers(0, len(archive), k)], self.rng,
                                     step=self.node_genes or 1)
-            elif self.node_genes:
-                kids = np.stack([self.space.mutate(p, self.rng) for p in archive[self.rng.integers(0, len(archive), k)]])
+            elif self.node_genes:  # DARTS: one (input, op) pair changed per child
+                picks = archive[self.rng.integers(0, len(archive), k)]
+                kids = np.stack([self.space.mutate(p, self.rng) for p in picks])
             else:
                 kids = mutate_genes(archive[self.rng.integers(0, len(archive), k)], self.config.mutation_prob,
                                     self.n_choices, self.rng)
