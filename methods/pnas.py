@@ -92,6 +92,8 @@ def budget_fraction(evaluator: MeteredEvaluator) -> float:
 
 @dataclass(frozen=True)
 class Config:
+    """pnas.md defaults for the harness mappings; the surrogate is cut to CPU size (paper values noted)."""
+
     beam: int | str = "auto"  # K, or "auto": from the budget (pnas.md; the old default 32 lost on cifar100)
     auto_share: float = 0.25  # "auto": level 2 gets this share of the budget left after level 1
     levels: int | None = None  # None: the mapping's depth (NB201 3 nodes, DARTS 4)
