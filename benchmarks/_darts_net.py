@@ -15,22 +15,25 @@ SIZES = {"search": (16, 8), "eval": (36, 20), "imagenet": (48, 14)}
 
 
 class DartsCell(nn.Module):
-    """Two preprocessed inputs, 4 nodes each summing two ops, output = concat of nodes 2..5."""
+    """Two preprocessed inputs, k <= 4 nodes each summing two ops, output = concat of nodes 2..k+1
+    (k < 4: a partial cell, whose absent trailing nodes are all-zero codes)."""
 
     def __init__(self, pairs: np.ndarray, C_pp: int, C_p: int, C: int, reduction: bool,
                  reduction_prev: bool) -> None:
         super().__init__()
         self.pre0 = FactorizedReduce(C_pp, C) if reduction_prev else ReLUConvBN(C_pp, C, 1, 1, 0)
         self.pre1 = ReLUConvBN(C_p, C, 1, 1, 0)
+        self.n_nodes = int(np.any(np.asarray(pairs).reshape(N_NODES, 4) != 0, axis=1).sum())
+        pairs = np.asarray(pairs)[:2 * self.n_nodes]
         self.srcs = [int(s) for _, s in pairs]
         self.ops = nn.ModuleList(darts_op(OPS[int(op)], C, C, 2 if reduction and src < 2 else 1)
                                  for op, src in pairs)
-        self.multiplier = N_NODES
+        self.multiplier = self.n_nodes
 
     def forward(self, s0: torch.Tensor, s1: torch.Tensor, drop_prob: float,
                 generator: torch.Generator | None) -> torch.Tensor:
         states = [self.pre0(s0), self.pre1(s1)]
-        for node in range(N_NODES):
+        for node in range(self.n_nodes):
             total = None
             for k in (2 * node, 2 * node + 1):
                 h = self.ops[k](states[self.srcs[k]])

@@ -3,6 +3,9 @@
 Codes are the normal cell then the reduction cell, each 8 (op, src) pairs interleaved
 ``[op0, src0, op1, src1, ...]``; pairs 2i and 2i+1 feed intermediate node i+2. Ops use the DARTS
 index order (0 = ``none`` is not a valid genotype op). There is no official index: ``index`` is -1.
+
+Partial cells (PNAS grows cells node by node, pnas.md S1): a cell may have k < 4 nodes; the absent
+trailing nodes are all-zero codes, the genotype lists 2k pairs and the cell concatenates nodes 2..k+1.
 """
 from __future__ import annotations
 
@@ -61,9 +64,10 @@ def _genotype_dict(s: str) -> dict:
 
 
 def _cell_codes(pairs: object, cell: str) -> np.ndarray:
-    if not isinstance(pairs, (list, tuple)) or len(pairs) != N_PAIRS:
-        raise ArchError(f"genotype {cell} cell needs {N_PAIRS} (op, src) pairs, got {pairs!r:.80}")
-    codes = np.empty(CELL_DIMS, dtype=np.int16)
+    if not isinstance(pairs, (list, tuple)) or len(pairs) not in (2, 4, 6, 8):
+        raise ArchError(f"genotype {cell} cell needs 2, 4, 6 or {N_PAIRS} (op, src) pairs (1..4 nodes), "
+                        f"got {pairs!r:.80}")
+    codes = np.zeros(CELL_DIMS, dtype=np.int16)  # absent trailing nodes stay all-zero
     for k, pair in enumerate(pairs):
         if not isinstance(pair, (list, tuple)) or len(pair) != 2:
             raise ArchError(f"genotype {cell} pair {k} must be (op, src), got {pair!r}")
@@ -85,9 +89,10 @@ def parse_one(s: str) -> np.ndarray:
     if missing:
         raise ArchError(f"genotype lacks field(s) {', '.join(missing)}")
     for cell in CELLS:
-        concat = list(g.get(f"{cell}_concat", CONCAT))
-        if concat != CONCAT:
-            raise ArchError(f"genotype {cell}_concat must be {CONCAT}, got {concat}")
+        want = CONCAT[:len(g[cell]) // 2] if isinstance(g[cell], (list, tuple)) else CONCAT
+        concat = list(g.get(f"{cell}_concat", want))
+        if concat != want:
+            raise ArchError(f"genotype {cell}_concat must be {want}, got {concat}")
     codes = np.concatenate([_cell_codes(g["normal"], "normal"), _cell_codes(g["reduce"], "reduce")])
     DartsSpace.check(codes)
     return codes
@@ -102,19 +107,31 @@ class DartsSpace:
 
     @staticmethod
     def check(codes: np.ndarray) -> np.ndarray:
-        """Validate codes (..., 32): ops 1..7, src in range, the two srcs of a node distinct."""
+        """Validate codes (..., 32): ops 1..7, src in range, the two srcs of a node distinct; absent
+        nodes (partial cells) are all-zero and trailing, and a cell keeps at least one node."""
         codes = np.asarray(codes)
         if codes.shape[-1] != DartsSpace.n_dims or codes.dtype.kind not in "iu":
             raise ArchError(f"DARTS codes must be integers of shape (..., 32), got {codes.dtype} {codes.shape}")
         c = codes.reshape(-1, 2, N_PAIRS, 2)
         ops, src = c[..., 0], c[..., 1]
-        if ops.size and (ops.min() < 1 or ops.max() >= len(OPS)):
-            raise ArchError(f"DARTS op codes must lie in 1..7, got range {ops.min()}..{ops.max()}")
+        absent = (c.reshape(-1, 2, N_NODES, 4) == 0).all(axis=-1)
+        if absent[..., 0].any() or (absent[..., :-1] & ~absent[..., 1:]).any():
+            raise ArchError("DARTS codes invalid: absent nodes (all-zero codes) must be trailing, and a cell "
+                            "needs node 0")
+        on = ~np.repeat(absent, 2, axis=-1)
+        if ops.size and ((ops[on] < 1) | (ops[on] >= len(OPS))).any():
+            raise ArchError(f"DARTS op codes must lie in 1..7, got range {ops[on].min()}..{ops[on].max()}")
         if src.size and ((src < 0) | (src >= _N_SRC)).any():
             raise ArchError("DARTS src codes out of range: pair k may only read nodes 0..1+k//2")
-        if (src[..., 0::2] == src[..., 1::2]).any():
+        if ((src[..., 0::2] == src[..., 1::2]) & ~absent).any():
             raise ArchError("DARTS codes invalid: the two inputs of a node must come from distinct nodes")
         return codes
+
+    @staticmethod
+    def n_nodes(codes: np.ndarray) -> np.ndarray:
+        """Nodes present per cell, shape (..., 2): 4 for full cells, fewer for partial ones."""
+        c = np.asarray(codes).reshape(*np.shape(codes)[:-1], 2, N_NODES, 4)
+        return (c != 0).any(axis=-1).sum(axis=-1)
 
     def canonical(self, codes: np.ndarray) -> np.ndarray:
         """Order each node's two inputs by (src, op), so equal cells get equal codes."""
@@ -138,9 +155,10 @@ class DartsSpace:
         """One code row as a genotype dict with the DARTS field names."""
         c = np.asarray(self.check(codes)).reshape(2, N_PAIRS, 2)
         out: dict = {}
+        nodes = self.n_nodes(np.asarray(codes).reshape(-1))
         for k, cell in enumerate(CELLS):
-            out[cell] = [[OPS[int(op)], int(src)] for op, src in c[k]]
-            out[f"{cell}_concat"] = list(CONCAT)
+            out[cell] = [[OPS[int(op)], int(src)] for op, src in c[k, :2 * nodes[k]]]
+            out[f"{cell}_concat"] = CONCAT[:nodes[k]]
         return out
 
     def format(self, codes: np.ndarray) -> list[str]:
@@ -160,9 +178,11 @@ class DartsSpace:
         return c.reshape(n, self.n_dims)
 
     def mutate(self, codes: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        """Change one input of one node of one cell: its op, or its source (AmoebaNet mutation)."""
+        """Change one input of one present node of one cell: its op, or its source (AmoebaNet mutation)."""
+        nodes = self.n_nodes(np.asarray(codes).reshape(-1))
         child = np.array(self.check(codes), dtype=np.int16, copy=True).reshape(2, N_PAIRS, 2)
-        cell, pair = int(rng.integers(0, 2)), int(rng.integers(0, N_PAIRS))
+        cell = int(rng.integers(0, 2))
+        pair = int(rng.integers(0, 2 * nodes[cell]))
         other = child[cell, pair ^ 1, 1]
         if rng.random() < 0.5:
             child[cell, pair, 0] = 1 + (int(child[cell, pair, 0]) - 1 + int(rng.integers(1, 7))) % 7

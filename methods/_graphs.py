@@ -13,6 +13,11 @@ NB201_EDGES = ((1, 0), (2, 0), (2, 1), (3, 0), (3, 1), (3, 2))
 NB201_NODES = 4 + 6 * 5  # 34
 MACRO_LAYERS, MACRO_OPS = 5, 6
 MACRO_NODES = MACRO_LAYERS * (MACRO_OPS + 1) + 1  # 36
+# DARTS, per cell type: inputs 0-1, intermediate nodes 2-5, output (concat) 6, then one op node per
+# (edge, op): 14 edges (node i reads 0..i-1) x 7 non-none ops; normal cell first, reduction cell after
+DARTS_EDGE0 = np.array([0, 2, 5, 9])  # first edge id of intermediate node 2, 3, 4, 5
+DARTS_CELL_NODES = 7 + 14 * 7         # 105
+DARTS_NODES = 2 * DARTS_CELL_NODES    # 210
 
 
 def _finish(adj: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -53,13 +58,37 @@ def macro_graph(bits: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return _finish(adj)
 
 
+def darts_graph(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(adjacency (n, 210, 210), features (n, 210, 3)): one 105-node subgraph per cell type; each
+    present node's two (src, op) pairs give src -> op node -> node, and the node feeds the output."""
+    codes = np.atleast_2d(np.asarray(codes, dtype=np.int64)).reshape(-1, 2, 4, 2, 2)
+    n = len(codes)
+    adj = np.zeros((n, DARTS_NODES, DARTS_NODES), dtype=np.float32)
+    rows = np.arange(n)
+    for cell in range(2):
+        base = cell * DARTS_CELL_NODES
+        for node in range(4):
+            dst = base + 2 + node
+            for k in range(2):
+                op, src = codes[:, cell, node, k, 0], codes[:, cell, node, k, 1]
+                on = op != 0  # absent node of a partial cell: no edges
+                opnode = base + 7 + (DARTS_EDGE0[node] + src) * 7 + (op - 1)
+                adj[rows[on], base + src[on], opnode[on]] = 1.0
+                adj[rows[on], opnode[on], dst] = 1.0
+            present = codes[:, cell, node, 0, 0] != 0
+            adj[rows[present], dst, base + 6] = 1.0
+    return _finish(adj)
+
+
+GRAPHS = {"nb201": nb201_graph, "macro": macro_graph, "darts": darts_graph}
+N_CHOICES = {"darts": 8}  # one-hot width per gene for the MLP (DARTS: op 0..7, src 0..4)
+
+
 def graph(space_name: str, codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The predictor graph of a space's codes."""
-    if space_name == "nb201":
-        return nb201_graph(codes)
-    if space_name == "macro":
-        return macro_graph(codes)
-    raise HarnessError(f"no predictor graph for search space {space_name!r}; known: nb201, macro")
+    if space_name not in GRAPHS:
+        raise HarnessError(f"no predictor graph for search space {space_name!r}; known: {', '.join(GRAPHS)}")
+    return GRAPHS[space_name](codes)
 
 
 def flat(space_name: str, codes: np.ndarray, n_choices: int) -> np.ndarray:

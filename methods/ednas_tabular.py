@@ -8,10 +8,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from harness.errors import HarnessError
 from harness.evaluator import MeteredEvaluator
 from harness.protocols import SearchSpace
 from harness.registry import METHODS
+from methods._common import require_space
 from methods.ednas import NB201_MAPPING
 
 
@@ -33,8 +33,7 @@ class EDNASTabular:
     Config = Config
 
     def __init__(self, space: SearchSpace, rng: np.random.Generator, config: Config) -> None:
-        if space.name != "nb201":
-            raise HarnessError(f"ednas-tabular needs the nb201 space, got {space.name!r}")
+        require_space(space, "nb201", method="ednas-tabular")
         self.space, self.rng, self.config = space, rng, config
 
     def search(self, evaluator: MeteredEvaluator) -> None:

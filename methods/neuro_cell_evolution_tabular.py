@@ -14,10 +14,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from harness.errors import HarnessError
 from harness.evaluator import MeteredEvaluator
 from harness.protocols import SearchSpace
 from harness.registry import METHODS
+from methods._common import require_space
 from methods._neurocell_select import tournament
 
 NONE, SKIP, CONV1, CONV3 = 0, 1, 2, 3  # NB201 op codes (benchmarks/nb201_space.OPS)
@@ -56,8 +56,7 @@ class NeuroCellEvolutionTabular:
     Config = Config
 
     def __init__(self, space: SearchSpace, rng: np.random.Generator, config: Config) -> None:
-        if space.name != "nb201":
-            raise HarnessError(f"neuro_cell_evolution-tabular needs the nb201 space, got {space.name!r}")
+        require_space(space, "nb201", method="neuro_cell_evolution-tabular")
         self.space, self.rng, self.config = space, rng, config
         self.history: list[np.ndarray] = []
 

@@ -1,10 +1,16 @@
 """PNAS: progressive growth ranked by an LSTM surrogate (Liu et al., ECCV 2018; pnas.md).
 
 NB201 "node-progressive" mapping: level b fixes the ops on node b's incoming edges; unset nodes
-j > b pass through (edge j<-(j-1) = skip_connect, other inputs none). Level 1 is trained whole;
-each later level trains the surrogate's top K of all one-node expansions of the kept cells. Once
-the last level is reached, the rest of the budget goes down the re-ranked final-level candidates,
-K at a time, refitting the surrogate between batches.
+j > b pass through (edge j<-(j-1) = skip_connect, other inputs none). DARTS (S1) mapping: level b
+adds intermediate node b to one genotype shared by both cell types (methods/_pnas_darts.py).
+Level 1 is trained whole; each later level trains the surrogate's top K of all one-node expansions
+of the kept cells. Once the last level is reached, the rest of the budget goes down the re-ranked
+final-level candidates, K at a time, refitting the surrogate between batches.
+
+K (``beam="auto"``, the default) comes from the budget (pnas.md: "choose K from the budget"): level 2
+trains candidates in predicted order until ``auto_share`` of the budget left after level 1 is spent,
+and that count is K for every later level. Measured on the harness, not estimated, so cheap level-1
+cells (half the mean NB201 query cost) do not inflate it.
 """
 from __future__ import annotations
 
@@ -18,6 +24,8 @@ from harness.errors import HarnessError
 from harness.evaluator import MeteredEvaluator
 from harness.protocols import SearchSpace
 from harness.registry import METHODS
+from methods import _pnas_darts
+from methods._common import arch_keys, require_space
 
 NODE_SLOTS = ((0,), (1, 2), (3, 4, 5))   # NB201 slots of the edges into nodes 1, 2, 3
 PASS_SLOT = {2: 2, 3: 5}                  # edge j<-(j-1) of an unset node j
@@ -56,10 +64,40 @@ def tokens(codes: np.ndarray, level: int) -> list[np.ndarray]:
 
 
 @dataclass(frozen=True)
+class Mapping:
+    """How one space grows: the level-1 cells, one-level expansion, surrogate tokens and their tables."""
+
+    levels: int
+    n_slots: int
+    n_ops: int
+    level_one: Callable[[np.random.Generator], np.ndarray]
+    expand: Callable[[np.ndarray, int], np.ndarray]
+    tokens: Callable[[np.ndarray, int], list[np.ndarray]]
+
+
+MAPPINGS = {
+    "nb201": Mapping(3, N_SLOTS, N_OPS, lambda rng: level_one(), expand, tokens),
+    "darts": Mapping(_pnas_darts.LEVELS, _pnas_darts.N_SLOTS, _pnas_darts.N_TOKEN_OPS, _pnas_darts.level_one,
+                     _pnas_darts.expand, _pnas_darts.tokens),
+}
+
+
+def budget_fraction(evaluator: MeteredEvaluator) -> float:
+    """Share of the run's budget spent, on the tightest of its axes (evals, seconds, epochs)."""
+    b, s = evaluator.budget, evaluator.spent
+    parts = [spent / limit for spent, limit in ((s.evals, b.max_evals), (s.cost_s, b.max_cost_s),
+                                                 (s.epochs, b.max_epochs)) if limit]
+    return max(parts) if parts else 0.0
+
+
+@dataclass(frozen=True)
 class Config:
-    beam: int = 32           # K (pnas.md NB201 default; paper 256)
-    levels: int = 3          # NB201 nodes
-    embed: int = 16          # paper: 100 / 100 / 5 members (4x slower on CPU, no better here)
+    """pnas.md defaults for the harness mappings; the surrogate is cut to CPU size (paper values noted)."""
+
+    beam: int | str = "auto"  # K, or "auto": from the budget (pnas.md; the old default 32 lost on cifar100)
+    auto_share: float = 0.25  # "auto": level 2 gets this share of the budget left after level 1
+    levels: int | None = None  # None: the mapping's depth (NB201 3 nodes, DARTS 4)
+    embed: int = 16           # paper: 100 / 100 / 5 members (4x slower on CPU, no better here)
     hidden: int = 32
     ensemble: int = 3
     epochs: int = 30
@@ -75,12 +113,18 @@ class PNAS:
     Config = Config
 
     def __init__(self, space: SearchSpace, rng: np.random.Generator, config: Config) -> None:
-        if space.name != "nb201":
-            raise HarnessError(f"pnas supports the nb201 space only (node-progressive mapping), got {space.name!r}")
-        if config.beam < 1 or not 1 <= config.levels <= 3:
-            raise HarnessError(f"pnas needs beam >= 1 and 1 <= levels <= 3, got {config.beam}, {config.levels}")
-        self.space, self.rng, self.config = space, rng, config
-        self.known: dict[int, float] = {}          # arch index -> measured value
+        require_space(space, *MAPPINGS, method="pnas")
+        self.mapping = MAPPINGS[space.name]
+        levels = self.mapping.levels if config.levels is None else config.levels
+        auto = config.beam == "auto"
+        if not (auto or (isinstance(config.beam, int) and config.beam >= 1)) or not 1 <= levels <= self.mapping.levels:
+            raise HarnessError(f"pnas needs beam >= 1 or 'auto' and 1 <= levels <= {self.mapping.levels} on "
+                               f"{space.name}, got {config.beam!r}, {config.levels}")
+        if auto and not 0 < config.auto_share <= 1:
+            raise HarnessError(f"pnas auto_share must lie in (0, 1], got {config.auto_share}")
+        self.space, self.rng, self.config, self.levels = space, rng, config, levels
+        self.beam: int | None = None if auto else int(config.beam)
+        self.known: dict[int, float] = {}          # arch key -> measured value
         self.data: list[tuple[np.ndarray, int, float]] = []  # (codes, level, value), in order paid for
         self.stage_tau: list[tuple[int, int, float]] = []     # (level, n trained, Kendall tau)
         self.trained_per_level: dict[int, int] = {}
@@ -91,57 +135,71 @@ class PNAS:
 
         c = self.config
         sc = SurrogateConfig(c.embed, c.hidden, c.ensemble, c.epochs, c.lr, c.batch_size)
-        return LSTMSurrogate(N_SLOTS, N_OPS, sc, seed)
+        return LSTMSurrogate(self.mapping.n_slots, self.mapping.n_ops, sc, seed)
 
     def search(self, evaluator: MeteredEvaluator) -> None:
-        cfg = self.config
-        kept = level_one()
+        m = self.mapping
+        kept = m.level_one(self.rng)
         kept = kept[evaluator.feasible(kept)]
         self._train(evaluator, kept, 1)
         pool = kept
-        for level in range(2, cfg.levels + 1):
-            pool = self._candidates(evaluator, expand(kept, level))
+        for level in range(2, self.levels + 1):
+            pool = self._candidates(evaluator, m.expand(kept, level))
             kept = self._train_top(evaluator, pool, level)
         while True:  # budget left: go on down the re-ranked last level, K at a time
-            idx = self.space.index(pool)
-            pool = pool[np.array([int(i) not in self.known for i in idx], dtype=bool)]
+            pool = pool[np.array([int(k) not in self.known for k in arch_keys(self.space, pool)], dtype=bool)]
             if not len(pool):
                 return
-            self._train_top(evaluator, pool, cfg.levels)
+            self._train_top(evaluator, pool, self.levels)
 
     def _candidates(self, evaluator: MeteredEvaluator, cells: np.ndarray) -> np.ndarray:
-        """Deduplicated (by arch index), feasible cells, in first-seen order."""
-        _, first = np.unique(self.space.index(cells), return_index=True)
+        """Deduplicated (same cell = same key), feasible cells, in first-seen order."""
+        _, first = np.unique(arch_keys(self.space, cells), return_index=True)
         cells = cells[np.sort(first)]
         return cells[evaluator.feasible(cells)]
 
     def _train_top(self, evaluator: MeteredEvaluator, cand: np.ndarray, level: int) -> np.ndarray:
-        """Fit the surrogate on every label, train the top min(K, |C|) candidates in predicted order."""
+        """Fit the surrogate on every label, train the top min(K, |C|) candidates in predicted order
+        (K still unset under "auto": until the level's share of the budget is spent)."""
         surrogate = self.make_surrogate(int(self.rng.integers(2**62)))
-        surrogate.fit([t for c, lv, _ in self.data for t in tokens(c, lv)], np.array([v for *_, v in self.data]))
-        pred = np.asarray(surrogate.predict(tokens(cand, level)))
-        top = np.argsort(-pred, kind="stable")[:self.config.beam]
-        measured = self._train(evaluator, cand[top], level)
+        tok = self.mapping.tokens
+        surrogate.fit([t for c, lv, _ in self.data for t in tok(c, lv)], np.array([v for *_, v in self.data]))
+        pred = np.asarray(surrogate.predict(tok(cand, level)))
+        order = np.argsort(-pred, kind="stable")
+        until = None
+        if self.beam is None:
+            start = budget_fraction(evaluator)
+            until = start + self.config.auto_share * (1.0 - start)
+        top = order[:self.beam] if self.beam is not None else order
+        measured = self._train(evaluator, cand[top], level, until)
+        if self.beam is None:
+            self.beam = max(len(measured), 1)
+        top = top[:len(measured)]
         if len(measured) >= 2:
             from methods._predictors import tau
 
-            self.stage_tau.append((level, len(measured), tau(pred[top][:len(measured)], measured)))
+            self.stage_tau.append((level, len(measured), tau(pred[top], measured)))
         return cand[top]
 
-    def _train(self, evaluator: MeteredEvaluator, cells: np.ndarray, level: int) -> np.ndarray:
-        """Query cells in order; a cell already measured (same completed cell) is not paid twice."""
+    def _train(self, evaluator: MeteredEvaluator, cells: np.ndarray, level: int,
+               until: float | None = None) -> np.ndarray:
+        """Query cells in order (stopping once ``until`` of the budget is spent); a cell already
+        measured (same cell) is not paid twice."""
         out = []
-        for c in cells:
-            i = int(self.space.index(c.reshape(1, -1))[0])
-            if i not in self.known:
-                self.known[i] = float(evaluator.evaluate(c, self.config.fidelity))
+        for c, key in zip(cells, arch_keys(self.space, cells)):
+            if until is not None and out and budget_fraction(evaluator) >= until:
+                break
+            k = int(key)
+            if k not in self.known:
+                self.known[k] = float(evaluator.evaluate(c, self.config.fidelity))
                 self.trained_per_level[level] = self.trained_per_level.get(level, 0) + 1
-            self.data.append((c, level, self.known[i]))
-            out.append(self.known[i])
+            self.data.append((c, level, self.known[k]))
+            out.append(self.known[k])
         return np.array(out)
 
     def report_attrs(self) -> dict[str, Any]:
-        """Surrogate Kendall tau per stage (predicted before training vs measured), trained counts."""
+        """Surrogate Kendall tau per stage (predicted before training vs measured), trained counts, K used."""
         return {"surrogate_tau": [[lv, n, t] for lv, n, t in self.stage_tau],
                 "trained_per_level": {str(k): v for k, v in sorted(self.trained_per_level.items())},
-                "beam": self.config.beam}
+                "beam": int(self.beam or 0), "beam_rule": "auto" if self.config.beam == "auto" else "fixed",
+                "levels": self.levels}

@@ -4,6 +4,10 @@ Budget-matched form: label ``n_initial`` random cells, then repeat {fit the pred
 label, run the README's Algorithm 1 on predicted fitness, pay only for the ``per_round`` best
 unseen cells}. ``n_initial=300, per_round=1, generations=1000, fidelity=200`` is the sheet's
 one-shot paper mode. Feasibility comes from the harness constraint (``evaluator.feasible``).
+
+S1 (DARTS genotypes, e.g. under ``darts-train``): the GNN reads both cell DAGs (methods/_graphs.py);
+mutation changes one (input, op) pair of one node (``space.mutate``), crossover exchanges whole
+nodes (cuts between nodes), so every child is a valid genotype; each label is a real training run.
 """
 from __future__ import annotations
 
@@ -16,7 +20,9 @@ from harness.errors import HarnessError
 from harness.evaluator import MeteredEvaluator
 from harness.protocols import SearchSpace
 from harness.registry import METHODS
+from methods._common import arch_keys
 from methods._ga import crossover, mutate_genes
+from methods._graphs import N_CHOICES
 
 
 @dataclass(frozen=True)
@@ -49,7 +55,8 @@ class PredictorEvolution:
         if config.population < 4 or config.per_round < 1 or config.n_initial < 2:
             raise HarnessError(f"predictor_evolution needs population >= 4, per_round >= 1, n_initial >= 2; got {config}")
         self.space, self.rng, self.config = space, rng, config
-        self.n_choices = int(getattr(space, "n_choices", 2))
+        self.n_choices = int(N_CHOICES.get(space.name, getattr(space, "n_choices", 2)))
+        self.node_genes = 4 if space.name == "darts" else 0  # DARTS: vary whole (input, op) pairs / nodes
         self.codes: list[np.ndarray] = []
         self.vals: list[float] = []
         self.seen: set[int] = set()
@@ -68,7 +75,7 @@ class PredictorEvolution:
             if len(self.codes) >= cfg.tau_at and self.tau_cv is None:
                 self._measure_tau()
             cand, pred = self.evolve(evaluator)
-            fresh = np.array([int(i) not in self.seen for i in self.space.index(cand)], dtype=bool)
+            fresh = np.array([int(i) not in self.seen for i in self._keys(cand)], dtype=bool)
             cand, pred = cand[fresh], pred[fresh]
             if not len(cand):  # the GA found nothing new: pay for random cells instead
                 self._pay(evaluator, self._random_feasible(evaluator, cfg.per_round))
@@ -89,10 +96,10 @@ class PredictorEvolution:
         arch_fit = np.zeros(0)
         for _ in range(cfg.generations):
             fit = self.predictor.predict(pop)
-            for c, f, i in zip(pop, fit, self.space.index(pop)):
+            for c, f, i in zip(pop, fit, self._keys(pop)):
                 met.setdefault(int(i), (c, float(f)))
             pool, pool_fit = np.concatenate([archive, pop]), np.concatenate([arch_fit, fit])
-            keep = _unique_best(self.space.index(pool), pool_fit, half)
+            keep = _unique_best(self._keys(pool), pool_fit, half)
             archive, arch_fit = pool[keep], pool_fit[keep]
             self.best_archive.append(float(arch_fit.max()))
             pop = np.concatenate([self._children(evaluator, archive, half, cross=True),
@@ -108,7 +115,11 @@ class PredictorEvolution:
             k = 2 * n
             if cross:
                 kids, _ = crossover(archive[self.rng.integers(0, len(archive), k)],
-                                    archive[self.rng.integers(0, len(archive), k)], self.rng)
+                                    archive[self.rng.integers(0, len(archive), k)], self.rng,
+                                    step=self.node_genes or 1)
+            elif self.node_genes:  # DARTS: one (input, op) pair changed per child
+                picks = archive[self.rng.integers(0, len(archive), k)]
+                kids = np.stack([self.space.mutate(p, self.rng) for p in picks])
             else:
                 kids = mutate_genes(archive[self.rng.integers(0, len(archive), k)], self.config.mutation_prob,
                                     self.n_choices, self.rng)
@@ -117,6 +128,9 @@ class PredictorEvolution:
                 return np.stack(out[:n])
         got = np.stack(out) if out else np.zeros((0, self.space.n_dims), dtype=archive.dtype)
         return np.concatenate([got, self._random_feasible(evaluator, n - len(got))])  # GA stuck: fill randomly
+
+    def _keys(self, codes: np.ndarray) -> np.ndarray:
+        return arch_keys(self.space, codes)
 
     def _ok(self, evaluator: MeteredEvaluator, codes: np.ndarray) -> np.ndarray:
         valid = getattr(self.space, "valid", None)
@@ -139,7 +153,7 @@ class PredictorEvolution:
             v = float(evaluator.evaluate(c, self.config.fidelity))
             self.codes.append(np.asarray(c))
             self.vals.append(v)
-            self.seen.add(int(self.space.index(c.reshape(1, -1))[0]))
+            self.seen.add(int(self._keys(c)[0]))
             got.append(v)
         return np.array(got)
 

@@ -51,3 +51,36 @@ def test_sample_mutate_canonical() -> None:
     assert np.array_equal(SPACE.canonical(canon), canon)
     swapped = codes.reshape(-1, 2, 4, 2, 2)[:, :, :, ::-1, :].reshape(-1, 32)  # inputs of each node swapped
     assert np.array_equal(SPACE.canonical(swapped), canon)
+
+
+PARTIAL = ('{"normal": [["sep_conv_3x3", 0], ["skip_connect", 1], ["max_pool_3x3", 1], ["dil_conv_5x5", 2]], '
+           '"normal_concat": [2, 3], "reduce": [["avg_pool_3x3", 0], ["sep_conv_5x5", 1]], "reduce_concat": [2]}')
+
+
+def test_partial_cells_round_trip_and_count_their_nodes() -> None:
+    codes = SPACE.parse(PARTIAL)
+    assert SPACE.n_nodes(codes).tolist() == [2, 1]
+    assert (codes.reshape(2, 4, 4)[0, 2:] == 0).all() and (codes.reshape(2, 4, 4)[1, 1:] == 0).all()
+    assert json.loads(SPACE.format(codes)[0]) == json.loads(PARTIAL)
+    assert SPACE.n_nodes(SPACE.parse([DARTS_V2, PARTIAL])).tolist() == [[4, 4], [2, 1]]
+    rng = np.random.default_rng(0)
+    kids = np.stack([SPACE.mutate(codes, rng) for _ in range(200)])
+    SPACE.check(kids)  # mutation touches present nodes only
+    assert (SPACE.n_nodes(kids) == [2, 1]).all() and ((kids != codes).sum(axis=1) == 1).all()
+
+
+@pytest.mark.parametrize("edit, fragment", [
+    (lambda c: c.__setitem__(slice(0, 4), 0), "trailing"),        # node 0 absent
+    (lambda c: c.__setitem__(slice(12, 16), [4, 0, 4, 1]), "trailing"),  # node 3 present, node 2 absent
+    (lambda c: c.__setitem__(4, 0), "1..7"),                      # half a node absent
+])
+def test_partial_cells_are_validated(edit, fragment) -> None:
+    codes = SPACE.parse(PARTIAL).copy()
+    edit(codes)
+    with pytest.raises(ArchError, match=fragment):
+        SPACE.check(codes)
+
+
+def test_partial_concat_must_match_the_node_count() -> None:
+    with pytest.raises(ArchError, match=r"normal_concat must be \[2, 3\]"):
+        SPACE.parse(PARTIAL.replace('"normal_concat": [2, 3]', '"normal_concat": [2, 3, 4, 5]'))

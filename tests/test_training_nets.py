@@ -76,3 +76,14 @@ def test_ops_keep_or_halve_spatial_size(stride: int) -> None:
     for name in NB201_OPS:
         assert nb201_op(name, 4, 6, stride, affine=False).forward(x).shape == (2, 6, side, side), name
     assert ResNetBasicBlock(4, 8, 2)(x).shape == (2, 8, 4, 4)
+
+
+def test_darts_partial_cell_concatenates_its_present_nodes() -> None:
+    space = DartsSpace()
+    codes = space.parse('{"normal": [["sep_conv_3x3", 0], ["skip_connect", 1], ["max_pool_3x3", 1], '
+                        '["dil_conv_5x5", 2]], "reduce": [["avg_pool_3x3", 0], ["sep_conv_5x5", 1]]}')
+    net = DartsNet(codes, C=4, layers=5, num_classes=3, in_channels=1, auxiliary=False)
+    assert [c.n_nodes for c in net.cells] == [2, 1, 2, 1, 2]
+    assert [len(c.ops) for c in net.cells] == [4, 2, 4, 2, 4]
+    assert net.classifier.in_features == 2 * 16  # C doubled twice, 2 nodes concatenated
+    assert net(torch.randn(2, 1, 8, 8))[0].shape == (2, 3)

@@ -5,6 +5,7 @@ not a replay. Regenerate a reference only when a method's behaviour is meant to 
 """
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -30,6 +31,14 @@ def where(nb201_data, harness_cache) -> dict[str, str]:
 def test_quality_holds(method: str, where: dict[str, str]) -> None:
     assert_search_quality(method, "nb201", "cifar10-valid", BUDGET, SEEDS, reference=GOLDEN / f"{method}.json",
                           alpha=0.01, **where)
+
+
+@pytest.mark.parametrize("method", ["pnas", "predictor_evolution"])
+def test_predictor_methods_quality_holds(method: str, where: dict[str, str]) -> None:
+    """CPU-cheap predictor settings (stored in the golden file) and 8 seeds: a few seconds each."""
+    ref = json.loads((GOLDEN / f"{method}.json").read_text())
+    assert_search_quality(method, "nb201", "cifar10-valid", BUDGET, range(8), reference=ref, alpha=0.01,
+                          config=ref["config"], **where)
 
 
 class BlindEvolution(RegularizedEvolution):
