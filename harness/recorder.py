@@ -13,7 +13,7 @@ import h5py
 import numpy as np
 
 from harness.errors import DataError, ResumeError
-from harness.packs import is_pack, read_member
+from harness.packs import is_pack, read_member, read_pack
 from harness.trajectory import COLUMNS, Trajectory
 
 log = logging.getLogger(__name__)
@@ -60,6 +60,20 @@ def read_trajectory(path: str | os.PathLike) -> Trajectory:
         raise DataError(f"{path}: unreadable trajectory ({exc.__class__.__name__}: {exc})") from None
     n = min(len(codes), *(len(v) for v in cols.values()))  # a kill between column writes
     return Trajectory(codes[:n], {k: v[:n] for k, v in cols.items()}, attrs)
+
+
+def read_run(folder: str | os.PathLike, seed: int) -> Trajectory:
+    """One seed's run in a (benchmark, dataset, method) folder, wherever it was written: its own
+    ``seed-<s>.h5`` (a run that flushed while running) first, else the pack that holds it."""
+    folder = Path(folder)
+    own = folder / f"seed-{int(seed)}.h5"
+    if own.exists():
+        return read_trajectory(own)
+    for pack in sorted(folder.glob("pack-*.h5")):
+        for loc, traj in read_pack(pack):
+            if int(traj.attrs["seed"]) == int(seed):
+                return traj
+    raise DataError(f"{folder}: no run of seed {seed} (neither seed-{seed}.h5 nor a pack holding it)")
 
 
 def run_status(path: Path, identity: dict[str, Any]) -> str | None:

@@ -246,3 +246,10 @@ def test_rea_keeps_infeasible_children_out_of_its_population(nb201_task, tmp_pat
     assert len(rea.population) == 10
     assert not any(np.isnan(v) for _, v in rea.population)
     assert ev.feasible(np.stack([c for c, _ in rea.population])).all()
+
+
+def test_read_run_names_the_missing_seed(tmp_path):
+    from harness.recorder import read_run
+
+    with pytest.raises(DataError, match="no run of seed 3"):
+        read_run(tmp_path, 3)

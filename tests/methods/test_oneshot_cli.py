@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import logging
 
-import h5py
 import numpy as np
 import pytest
 
@@ -14,6 +13,7 @@ torch = pytest.importorskip("torch")
 from benchmarks._train_cache import cache_key  # noqa: E402
 from benchmarks.darts_space import DartsSpace  # noqa: E402
 from harness.cli import main  # noqa: E402
+from harness.recorder import read_run  # noqa: E402
 from harness.trajectory import KIND_CHARGE, KIND_FINAL  # noqa: E402
 
 TINY = {"evnas": dict(population=2, tournament=1, generations=1, C=4, layers=2, N=1, cutout=0),
@@ -28,9 +28,9 @@ def _sets(methods: tuple[str, ...], **extra: object) -> list[str]:
     return out
 
 
-def _read(path) -> dict:
-    with h5py.File(path) as f:
-        return {**{k: f[k][:] for k in f.keys()}, "attrs": dict(f.attrs)}
+def _read(folder) -> dict:
+    traj = read_run(folder, 0)
+    return {**traj.columns, "codes": traj.codes, "attrs": traj.attrs}
 
 
 def test_darts_train_via_cli_trains_the_returned_genotype_and_hands_out_no_test(tmp_path, caplog, capsys,
@@ -61,7 +61,7 @@ def test_darts_train_via_cli_trains_the_returned_genotype_and_hands_out_no_test(
         assert sd.valid_x is d.valid.x and not any(v is d.test.x or v is d.test.y for v in vars(sd).values())
     space = DartsSpace()
     for m, genotype in zip(methods, returned):
-        r = _read(tmp_path / "runs" / "darts-train" / "digits" / m / "seed-0.h5")
+        r = _read(tmp_path / "runs" / "darts-train" / "digits" / m)
         kind = r["kind"]
         charge, final = kind == KIND_CHARGE, kind == KIND_FINAL
         assert final.sum() == 1 and kind[-1] == KIND_FINAL and charge.sum() == len(kind) - 1
@@ -100,7 +100,7 @@ def test_nb201_study_puts_one_shot_beside_rs_rea_with_both_cost_columns(tmp_path
         assert lines[m][own] == "—" and float(lines[m][total].replace(",", "")) > 2000
     for m in methods:  # measured seconds: all of the cost is the method's own training
         assert lines[m][own] == lines[m][total] and 0 < float(lines[m][own]) < 600
-        r = _read(tmp_path / "runs" / "nb201" / "cifar10-valid" / m / "seed-0.h5")
+        r = _read(tmp_path / "runs" / "nb201" / "cifar10-valid" / m)
         assert (r["kind"] == KIND_FINAL).sum() == 1 and r["attrs"]["search_images"] == "digits"
         cfg = json.loads(r["attrs"]["config"])
         assert cfg["track_running_stats"] is False and cfg["affine"] is False
