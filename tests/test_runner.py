@@ -249,6 +249,7 @@ def test_rea_keeps_infeasible_children_out_of_its_population(nb201_task, tmp_pat
 
 
 def test_read_run_names_the_missing_seed(tmp_path):
+    from harness.errors import DataError
     from harness.recorder import read_run
 
     with pytest.raises(DataError, match="no run of seed 3"):
