@@ -9,10 +9,10 @@ from harness.errors import HarnessError
 from harness.protocols import SearchSpace
 
 
-def require_space(space: SearchSpace, *names: str, method: str) -> None:
-    """One-line error when a method is run on a space it has no mapping for."""
+def require_space(space: SearchSpace, *names: str, method: str, hint: str = "") -> None:
+    """One-line error when a method is run on a space it has no mapping for (``hint`` says where to go)."""
     if space.name not in names:
-        raise HarnessError(f"{method} needs the {' or '.join(names)} space, got {space.name!r}")
+        raise HarnessError(f"{method} needs the {' or '.join(names)} space, got {space.name!r}{hint}")
 
 
 def arch_keys(space: SearchSpace, codes: np.ndarray) -> np.ndarray:

@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from harness.errors import BudgetExhausted, HarnessError
+from methods._common import require_space
 from harness.evaluator import MeteredEvaluator
 from harness.protocols import SearchSpace
 from harness.registry import METHODS
@@ -61,9 +62,8 @@ class EDNAS:
     Config = Config
 
     def __init__(self, space: SearchSpace, rng: np.random.Generator, config: Config) -> None:
-        if space.name not in ("darts", "nb201"):
-            hint = " (recurrent cells: method ednas-rnn)" if space.name == "rnn" else ""
-            raise HarnessError(f"ednas needs the nb201 or darts space, got {space.name!r}{hint}")
+        require_space(space, "nb201", "darts", method="ednas",
+                      hint=" (recurrent cells: method ednas-rnn)" if space.name == "rnn" else "")
         self.space, self.rng, self.config = space, rng, config
         self.rewards: list[float] = []
         self.baselines: list[float] = []

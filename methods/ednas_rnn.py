@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from harness.errors import BudgetExhausted, HarnessError
+from methods._common import require_space
 from harness.evaluator import MeteredEvaluator
 from harness.protocols import SearchSpace
 from harness.registry import METHODS
@@ -58,8 +59,7 @@ class EDNASRNN:
     Config = Config
 
     def __init__(self, space: SearchSpace, rng: np.random.Generator, config: Config) -> None:
-        if space.name != "rnn":
-            raise HarnessError(f"ednas-rnn needs the rnn cell space (benchmark ptb-train), got {space.name!r}")
+        require_space(space, "rnn", method="ednas-rnn", hint=" (the recurrent cell space: benchmark ptb-train)")
         self.space, self.rng, self.config = space, rng, config
         self.rewards: list[float] = []
         self.baselines: list[float] = []

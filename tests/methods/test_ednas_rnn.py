@@ -125,7 +125,7 @@ def test_wrong_space_or_data_fail_in_one_line():
     from benchmarks.nb201_space import NB201Space
     from harness.errors import HarnessError
 
-    with pytest.raises(HarnessError, match="ednas-rnn needs the rnn cell space"):
+    with pytest.raises(HarnessError, match="ednas-rnn needs the rnn space, got .* ptb-train"):
         EDNASRNN(NB201Space(), np.random.default_rng(0), EDNASRNN.Config())
     with pytest.raises(HarnessError, match="n_candidates"):
         EDNASRNN.Config(n_candidates=0)
