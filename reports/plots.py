@@ -60,8 +60,19 @@ def _panels(n: int, height: float = 3.4) -> tuple[Figure, list]:
 
 
 def _legend(fig: Figure, axes: list, n: int) -> None:
+    """As many legend columns as fit the figure's width; long method names wrap to more rows."""
     handles, labels = axes[0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="outside lower center", ncol=min(n, 4), frameon=False)
+    entry_pt = 30 + 0.6 * _legend_fontsize() * max((len(lb) for lb in labels), default=1)
+    ncol = max(1, min(n, 4, int(fig.get_figwidth() * 72 // entry_pt)))
+    fig.legend(handles, labels, loc="outside lower center", ncol=ncol, frameon=False)
+
+
+def _legend_fontsize() -> float:
+    """The legend font size in points (matplotlib's rc default, resolved)."""
+    from matplotlib import rcParams
+    from matplotlib.font_manager import FontProperties
+
+    return float(FontProperties(size=rcParams["legend.fontsize"]).get_size_in_points())
 
 
 def plot_anytime(curves: Curves, methods: Sequence[str], tasks: Sequence[tuple[str, str]],
