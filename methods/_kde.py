@@ -84,7 +84,8 @@ class _Budget:
 
     def add(self, row: np.ndarray, loss: float) -> None:
         n = self.n
-        if n == len(self.losses) or self.codes.dtype != np.result_type(self.codes, row):
+        if n == len(self.losses) or (row.dtype != self.codes.dtype
+                                     and self.codes.dtype != np.result_type(self.codes, row)):
             self._grow(np.result_type(self.codes, row))
         self.codes[n] = row
         self.losses[n] = loss
@@ -116,19 +117,20 @@ class _Fitted:
         self.fast = patterns is not None
         if patterns is None:
             return
-        if reuse is not None:
-            self.good_bits, self.good_table = reuse.good_bits, reuse.good_table
-        else:
-            self.good_bits, self.good_table = obs.bits[:, :, good_idx], _table(good, patterns)
-        self.bad_bits, self.bad_table = obs.bits[:, :, bad_idx], _table(bad, patterns)
-        self.dims = obs.dims
+        self.good_table = reuse.good_table if reuse is not None else _table(good, patterns)
+        self.table = np.concatenate([self.good_table, _table(bad, patterns)])
+        self.bits = obs.bits[:, :, np.concatenate([good_idx, bad_idx])]  # (d, c, n_good + n_bad)
+        self.bits[0, :, len(good_idx):] += len(patterns)  # bad rows look up the second table
+        self.dims, self.n_good = obs.dims, len(good_idx)
 
     def densities(self, cand: np.ndarray) -> tuple[list[float], list[float]]:
         """(good pdf, bad pdf) at each candidate row (m, d)."""
         if not self.fast:
             return self.good.pdf(cand).tolist(), self.bad.pdf(cand).tolist()
-        g = self.good_table[self.good_bits[self.dims, cand].sum(axis=1)].sum(axis=-1) / len(self.good_idx)
-        b = self.bad_table[self.bad_bits[self.dims, cand].sum(axis=1)].sum(axis=-1) / len(self.bad.data)
+        k = self.table[self.bits[self.dims, cand].sum(axis=1)]  # (m, n_good + n_bad) kernel products
+        ng = self.n_good
+        g = k[:, :ng].sum(axis=-1) / ng  # per-row pairwise sums, as over pdf's contiguous rows
+        b = k[:, ng:].sum(axis=-1) / (k.shape[1] - ng)
         return g.tolist(), b.tolist()
 
     def propose(self, rng: np.random.Generator, num_samples: int) -> np.ndarray:
@@ -193,7 +195,7 @@ class KDEModel:
         n_good, n_bad = self._split(n)
         good_idx, bad_idx = order[:n_good], order[n_good:n_good + n_bad]
         last = self._fitted.get(budget)
-        if last is not None and np.array_equal(last.good_idx, good_idx):
+        if last is not None and last.good_idx.tobytes() == good_idx.tobytes():
             good, reuse = last.good, last
         else:
             good, reuse = fast_fit(obs.codes[good_idx], self.n_choices, self.min_bandwidth), None
