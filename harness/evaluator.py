@@ -169,10 +169,8 @@ class MeteredEvaluator:
 
     # internals
     def _charge_or_stop(self, cost: float, epochs: float, count: int, partial_ok: bool = False) -> None:
-        s, b = self.spent, self._budget
-        if ((b.max_evals is not None and s.evals + count > b.max_evals)
-                or (b.max_cost_s is not None and s.cost_s + cost > b.max_cost_s)
-                or (b.max_epochs is not None and s.epochs + epochs > b.max_epochs)):  # = not Budget.fits
+        s = self.spent
+        if not self._budget.fits(s.evals + count, s.cost_s + cost, s.epochs + epochs):
             self.exhausted = True
             if not partial_ok:  # the query that would overflow is neither charged nor recorded
                 raise BudgetExhausted

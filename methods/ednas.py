@@ -11,10 +11,10 @@ from typing import Any
 import numpy as np
 
 from harness.errors import BudgetExhausted, HarnessError
-from methods._common import require_space
 from harness.evaluator import MeteredEvaluator
 from harness.protocols import SearchSpace
 from harness.registry import METHODS
+from methods._common import require_space
 
 log = logging.getLogger(__name__)
 NB201_MAPPING = "structure = non-empty input subset per node (1/3/7), op = 4 non-none ops; 11,904 cells"

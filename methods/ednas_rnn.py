@@ -13,10 +13,10 @@ from typing import Any
 import numpy as np
 
 from harness.errors import BudgetExhausted, HarnessError
-from methods._common import require_space
 from harness.evaluator import MeteredEvaluator
 from harness.protocols import SearchSpace
 from harness.registry import METHODS
+from methods._common import require_space
 
 log = logging.getLogger(__name__)
 
