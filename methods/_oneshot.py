@@ -9,7 +9,7 @@ import math
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import numpy as np
 import torch
@@ -145,6 +145,20 @@ class Clock:
         """Whether spending this much more stays within the budget (used to cap generations)."""
         s = self.evaluator.spent
         return self.evaluator.budget.fits(s.evals, s.cost_s + seconds, s.epochs + epochs)
+
+
+def alternate_epochs(clock: Clock, method: str, epochs: int, weights: Callable[[], None],
+                     policy: Callable[[], None]) -> None:
+    """EDNAS-style epochs: a weight pass (charged one epoch) then a forward-only policy pass (charged
+    none), for as long as one more epoch, timed like the last one, fits the budget."""
+    for epoch in range(epochs):
+        if not clock.fits(clock.last.get("weights", 0.0) + clock.last.get("policy", 0.0), 1.0):
+            log.info("%s: budget fits no further epoch; stopping after %d", method, epoch)
+            return
+        with clock.charged("weights", 1.0):
+            weights()
+        with clock.charged("policy", 0.0):
+            policy()
 
 
 def finish(space: Any, evaluator: Any, codes: np.ndarray | None, submit_darts: bool) -> str | None:

@@ -4,7 +4,6 @@ DARTS (S1) cell as the seed (normal policies drive normal cells); NB201 (S2) via
 """
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,7 +15,6 @@ from harness.protocols import SearchSpace
 from harness.registry import METHODS
 from methods._common import require_space
 
-log = logging.getLogger(__name__)
 NB201_MAPPING = "structure = non-empty input subset per node (1/3/7), op = 4 non-none ops; 11,904 cells"
 
 
@@ -93,18 +91,7 @@ class EDNAS:
         self.opt = one.CosineSGD(self.net.parameters(), cfg, cfg.nesterov, cfg.epochs)
         clock = one.Clock(evaluator)
         try:
-            for epoch in range(cfg.epochs):
-                if not clock.fits(clock.last.get("weights", 0.0) + clock.last.get("policy", 0.0), 1.0):
-                    log.info("ednas: budget fits no further epoch; stopping after %d", epoch)
-                    break
-                with clock.charged("weights", 1.0):
-                    self.net.train()
-                    for idx in one.batches(len(self.weight_ids), cfg.batch, self.gen):
-                        self._weight_step(self.weight_ids[idx])
-                    self.opt.end_epoch()
-                with clock.charged("policy", 0.0):  # forward-only pass over the policy split
-                    for idx in one.batches(len(self.policy_ids), cfg.batch, self.gen):
-                        self._policy_step(self.policy_ids[idx])
+            one.alternate_epochs(clock, "ednas", cfg.epochs, self._weight_epoch, self._policy_epoch)
             with clock.charged("select", 0.0):
                 best = self._select()
         except BudgetExhausted:
@@ -115,6 +102,21 @@ class EDNAS:
     def sample(self) -> tuple[np.ndarray, list]:
         """One child architecture from the current policies."""
         return self._sample(self.policy, self.rng)
+
+    def _weight_epoch(self) -> None:
+        from methods import _oneshot as one
+
+        self.net.train()
+        for idx in one.batches(len(self.weight_ids), self.config.batch, self.gen):
+            self._weight_step(self.weight_ids[idx])
+        self.opt.end_epoch()
+
+    def _policy_epoch(self) -> None:
+        """Forward-only pass over the policy split."""
+        from methods import _oneshot as one
+
+        for idx in one.batches(len(self.policy_ids), self.config.batch, self.gen):
+            self._policy_step(self.policy_ids[idx])
 
     def _weight_step(self, ids: Any) -> None:
         """SGD step on the shared weights with a fresh child; ``ids`` index the weight split."""

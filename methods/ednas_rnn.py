@@ -93,15 +93,8 @@ class EDNASRNN:
         self.opt = SGD(self.net.parameters(), 0.0, False, cfg.weight_decay)
         clock = one.Clock(evaluator)
         best = None
-        try:
-            for epoch in range(cfg.epochs):
-                if not clock.fits(clock.last.get("weights", 0.0) + clock.last.get("policy", 0.0), 1.0):
-                    log.info("ednas-rnn: budget fits no further epoch; stopping after %d", epoch)
-                    break
-                with clock.charged("weights", 1.0):
-                    self._weight_epoch()
-                with clock.charged("policy", 0.0):  # forward-only pass over the valid stream
-                    self._policy_epoch()
+        try:  # the policy pass is forward-only over the valid stream
+            one.alternate_epochs(clock, "ednas-rnn", cfg.epochs, self._weight_epoch, self._policy_epoch)
             with clock.charged("select", 0.0):
                 best = self._select()
         except BudgetExhausted:
