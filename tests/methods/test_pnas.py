@@ -96,3 +96,18 @@ def test_an_interrupted_run_resumes_by_replay(tmp_path):
         f.attrs["status"] = "running"  # as if killed after the last row
     r = run_one("pnas", toy_task, Budget(max_cost_s=1850), seed=3, path=path, config=SMALL)
     assert not r["skipped"] and len(read_trajectory(path)) == 18
+
+
+def test_paper_space_counts():
+    """pnas.md check 1 for the paper's space: 136 distinct one-block cells; (b+1)^2 * 64 before symmetry."""
+    from methods._pnas_paper import blocks
+
+    assert len(blocks(1)) == 136 and len(set(blocks(1))) == 136
+    for b in (1, 2, 3, 4, 5):
+        assert len(blocks(b, symmetric=False)) == (b + 1) ** 2 * 64
+        assert len(blocks(b)) == (b + 1) * 8 * ((b + 1) * 8 + 1) // 2
+    full = np.prod([len(blocks(b, symmetric=False)) for b in range(1, 6)], dtype=np.float64)
+    assert 5.5e14 < full < 5.7e14  # the sheet's "~5.6e14 cells before symmetry removal" for B = 5
+    # symmetry removal keeps exactly one of (I1,O1)/(I2,O2) swapped twins
+    assert {frozenset([(i1, o1), (i2, o2)]) for i1, i2, o1, o2 in blocks(2, symmetric=False)} == \
+        {frozenset([(i1, o1), (i2, o2)]) for i1, i2, o1, o2 in blocks(2)}
