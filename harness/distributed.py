@@ -4,6 +4,7 @@ Torch is imported inside the functions so tabular runs never load it.
 """
 from __future__ import annotations
 
+import atexit
 import os
 from dataclasses import dataclass
 from typing import Any
@@ -42,7 +43,19 @@ def init(backend: str | None = None) -> Dist:
         if not td.is_initialized():
             backend = backend or ("nccl" if torch.cuda.is_available() else "gloo")
             td.init_process_group(backend=backend)
+            # gloo's worker threads still hold tensors if the group outlives the interpreter; freeing
+            # them during finalization aborts the process (SIGABRT), so tear the group down first
+            atexit.register(shutdown)
     return d
+
+
+def shutdown() -> None:
+    """Destroy the default process group if one is up; safe to call twice or without torch loaded."""
+    import sys
+
+    td = sys.modules.get("torch.distributed")
+    if td is not None and td.is_available() and td.is_initialized():
+        td.destroy_process_group()
 
 
 def all_reduce_sum(values: Any, d: Dist) -> Any:

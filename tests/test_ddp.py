@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.torchrun import torchrun
+
 pytest.importorskip("torch")
 
 ARCH = "|nor_conv_3x3~0|+|none~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_1x1~1|skip_connect~2|"
@@ -21,10 +23,12 @@ def _train(tmp_path: Path, name: str, nproc: int, accum: int) -> dict:
             "--set", "epochs=2", "--set", "batch_size=32", "--accum", str(accum), "--threads", "1",
             "--device", "cpu", "--out", str(out)]
     if nproc > 1:
-        args = ["-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={nproc}", *args]
-    env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"}
-    proc = subprocess.run([sys.executable, *args], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
-    assert proc.returncode == 0, proc.stderr[-2000:]
+        torchrun(args, cwd=tmp_path, nproc=nproc)
+    else:
+        env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"}
+        proc = subprocess.run([sys.executable, *args], cwd=tmp_path, env=env, capture_output=True, text=True,
+                              timeout=300)
+        assert proc.returncode == 0, proc.stderr[-2000:]
     return json.loads(out.read_text())
 
 

@@ -48,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
 
     from benchmarks._trainer import Trainer
     from benchmarks.training import build_net, make_darts_train, make_nb201_train
-    from harness.distributed import init
+    from harness.distributed import init, shutdown
 
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -77,6 +77,5 @@ def run(args: argparse.Namespace) -> int:
             Path(args.out).write_text(text + "\n")
         else:
             print(text)
-    if dist.active:
-        torch.distributed.destroy_process_group()
+    shutdown()
     return 0

@@ -1,0 +1,23 @@
+"""Launch a module under torchrun with 2 gloo CPU processes, failing with the workers' own error lines
+(torchrun's summary alone only says which rank died and with what signal)."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+_CLUES = ("Error", "error:", "what():", "terminate called", "Traceback", "Fatal Python")
+
+
+def torchrun(args: list[str], cwd: Path, nproc: int = 2, timeout: int = 300) -> None:
+    """Run ``python -m torch.distributed.run --standalone ... <args>``; assert it exits 0."""
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={nproc}", *args]
+    env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"}
+    proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
+    if proc.returncode != 0:
+        lines = (proc.stdout + proc.stderr).splitlines()
+        clues = [ln for ln in lines if any(c in ln for c in _CLUES)][:20]
+        raise AssertionError(f"torchrun exited {proc.returncode}\n" + "\n".join(clues)
+                             + "\n--- tail ---\n" + "\n".join(lines[-25:]))
