@@ -163,7 +163,8 @@ def alternate_epochs(clock: Clock, method: str, epochs: int, weights: Callable[[
 
 def finish(space: Any, evaluator: Any, codes: np.ndarray | None, submit_darts: bool) -> str | None:
     """The returned architecture: NB201 cells go to ``evaluator.submit`` (the harness looks up their
-    report); DARTS genotypes are returned as JSON, and submitted only when asked."""
+    report); DARTS genotypes are returned as JSON and submitted unless ``submit_darts`` is off (a
+    training task then trains them from scratch for the report)."""
     if codes is None:
         return None
     text = space.format(codes)[0]

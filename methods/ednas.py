@@ -43,7 +43,7 @@ class Config:
     track_running_stats: bool = True
     cutout: int = 0                  # weight steps use the data's crop/flip; the seed search has no cutout
     nb201_mapping: str = NB201_MAPPING
-    submit_darts: bool = False       # DARTS: also submit, so a training task trains it (report)
+    submit_darts: bool = True        # DARTS: submit, so a training task trains it (the report); false: only return it
     device: str = "cpu"
 
     def __post_init__(self) -> None:

@@ -42,7 +42,7 @@ class Config:
     track_running_stats: bool = True
     fitness_eval_mode: bool = True   # the S1 seed scores in train mode (batch statistics); evnas.md
     cutout: int = 16                 # 0 turns it off (tiny CI images)
-    submit_darts: bool = False       # DARTS: also submit, so a training task trains it (report)
+    submit_darts: bool = True        # DARTS: submit, so a training task trains it (the report); false: only return it
     device: str = "cpu"
 
     def __post_init__(self) -> None:

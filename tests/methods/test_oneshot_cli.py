@@ -46,7 +46,7 @@ def test_darts_train_via_cli_trains_the_returned_genotype_and_hands_out_no_test(
                "--seeds", "0", "--budget-epochs", "10", "--workers", "1", "--out", str(tmp_path / "runs"),
                "--cache", str(tmp_path / "cache"), "--option", "C=4", "--option", "layers=2",
                "--option", "train_images=96", "--option", "threads=1",
-               "--option", 'recipe_changes={"epochs": 1}', *_sets(methods, submit_darts=True)])
+               "--option", 'recipe_changes={"epochs": 1}', *_sets(methods)])  # submits by default
     assert rc == 0
     table = capsys.readouterr().out
     assert "| evnas |" in table and "| ednas |" in table and "measured own training" in table
