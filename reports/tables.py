@@ -117,11 +117,17 @@ def table_grid(t: Table, pm: str = "±") -> tuple[list[str], list[list[tuple[str
     labels = {"cost": COST_LABELS.get(t.cost_unit, f"cost ({t.cost_unit})"), "wall": "wall (s)",
               "evals": "evals/run", "train": "of which measured own training (s)"}
     side = [k for k in SIDE_COLUMNS if any(t.cost[(m, k)].n for m in t.methods)]  # known somewhere
+    # one-shot methods beside tabular ones: their cost is measured seconds, the others' simulated
+    one_shot = {m for m in t.methods if t.cost[(m, "train")].n}
+    mixed = t.cost_unit == "simulated_s" and 0 < len(one_shot) < len(t.methods)
+    if mixed:
+        labels["cost"] = "cost (s)"
     header = ["method", *(labels[k] for k in side)]
     header += [f"{task} {metric}" for task in t.tasks for metric in METRICS]
     rows = []
     for m in t.methods:
-        row = [(m, False), *((_num(t.cost[(m, k)].mean), False) for k in side)]
+        unit = (" measured" if m in one_shot else " sim.") if mixed else ""
+        row = [(m, False), *((_num(t.cost[(m, k)].mean) + (unit if k == "cost" else ""), False) for k in side)]
         for task in t.tasks:
             for metric in METRICS:
                 c = t.cells.get((m, task, metric))
