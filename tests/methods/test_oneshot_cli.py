@@ -85,11 +85,9 @@ def test_darts_train_via_cli_trains_the_returned_genotype_and_hands_out_no_test(
 def test_nb201_study_puts_one_shot_beside_rs_rea_with_both_cost_columns(tmp_path, nb201_data, harness_cache,
                                                                          capsys):
     methods = ("evnas", "ednas")
-    rc = main(["compare", "--benchmark", "nb201", "--dataset", "cifar10-valid", "--methods",
-               "random_search,regularized_evolution,evnas,ednas", "--seeds", "0", "--budget-seconds", "3000",
-               "--workers", "1", "--out", str(tmp_path / "runs"), "--data", str(nb201_data),
-               "--cache", str(harness_cache), "--option", "images=digits", "--option", "train_images=96",
-               *_sets(methods, track_running_stats=False)])
+    rc = main(["compare", "--preset", "nb201-oneshot-ci", "--seeds", "0", "--out", str(tmp_path / "runs"),
+               "--data", str(nb201_data), "--cache", str(harness_cache),
+               *(f"--set={m}.track_running_stats=false" for m in methods)])
     assert rc == 0
     lines = {ln.split("|")[1].strip(): [c.strip() for c in ln.split("|")[2:-1]]
              for ln in capsys.readouterr().out.splitlines() if ln.startswith("| ") and "---" not in ln}
