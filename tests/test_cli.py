@@ -77,3 +77,5 @@ def test_prepare_and_list(env, tmp_path, nb201_data):
     assert (tmp_path / "t.h5").exists()
     r = cli("list")
     assert "random_search" in r.stdout and "nb201" in r.stdout
+    presets = r.stdout.split("presets (compare --preset NAME):\n")[1].splitlines()
+    assert any(ln.split()[0] == "default" and "nb201-train on digits" in ln and "5 seeds" in ln for ln in presets)
