@@ -10,6 +10,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from benchmarks._adam import Adam
 from benchmarks.nb201_space import EDGES as NB201_EDGES
 from methods._evnas_ga import DARTS_OFFSETS
 
@@ -105,34 +106,6 @@ def sample_rnn(policy: FactorisedPolicy, rng: np.random.Generator) -> tuple[np.n
 
 SPACES: dict[str, tuple[Callable[[torch.Generator], FactorisedPolicy], Callable[..., Any]]] = {
     "darts": (darts_policy, sample_darts), "nb201": (nb201_policy, sample_nb201), "rnn": (rnn_policy, sample_rnn)}
-
-
-class Adam:
-    """Adam with coupled (L2) weight decay, as torch.optim.Adam computes it; avoids torch.optim's
-    multi-second import (see benchmarks/_sgd.py)."""
-
-    def __init__(self, params: Any, lr: float, betas: tuple[float, float], weight_decay: float,
-                 eps: float = 1e-8) -> None:
-        self.params = list(params)
-        self.lr, (self.b1, self.b2), self.wd, self.eps, self.t = lr, betas, weight_decay, eps, 0
-        self.m = [torch.zeros_like(p) for p in self.params]
-        self.v = [torch.zeros_like(p) for p in self.params]
-
-    def zero_grad(self) -> None:
-        for p in self.params:
-            p.grad = None
-
-    @torch.no_grad()
-    def step(self) -> None:
-        self.t += 1
-        c1, c2 = 1 - self.b1 ** self.t, 1 - self.b2 ** self.t
-        for p, m, v in zip(self.params, self.m, self.v):
-            if p.grad is None:
-                continue
-            g = p.grad.add(p, alpha=self.wd) if self.wd else p.grad
-            m.mul_(self.b1).add_(g, alpha=1 - self.b1)
-            v.mul_(self.b2).addcmul_(g, g, value=1 - self.b2)
-            p.addcdiv_(m, (v / c2).sqrt_().add_(self.eps), value=-self.lr / c1)
 
 
 class Reinforce:

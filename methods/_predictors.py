@@ -12,6 +12,7 @@ import torch
 from scipy.stats import kendalltau
 from torch import nn
 
+from benchmarks._adam import Adam
 from harness.errors import HarnessError
 from methods._graphs import flat, graph
 
@@ -85,7 +86,7 @@ def normalised_adjacency(adj: np.ndarray) -> np.ndarray:
 def fit_model(model: nn.Module, inputs: tuple[torch.Tensor, ...], y: torch.Tensor, epochs: int,
               lr: float, batch_size: int, gen: torch.Generator, loss: str = "mse") -> None:
     """Adam on shuffled minibatches; the batch order comes from ``gen``."""
-    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    opt = Adam(model.parameters(), lr)
     crit = nn.MSELoss() if loss == "mse" else nn.L1Loss()
     n = len(y)
     model.train()

@@ -102,3 +102,22 @@ def test_sgd_matches_torch_optim(nesterov: bool, wd: float) -> None:
         ours.step(0.1 / (i + 1))
     for p, q in zip(a.parameters(), b.parameters()):
         assert torch.equal(p, q)
+
+
+@pytest.mark.parametrize("betas, wd", [((0.9, 0.999), 0.0), ((0.5, 0.999), 1e-3)])
+def test_adam_matches_torch_optim(betas: tuple[float, float], wd: float) -> None:
+    from benchmarks._adam import Adam
+
+    g = torch.Generator().manual_seed(1)
+    a, b = torch.nn.Linear(5, 3), torch.nn.Linear(5, 3)
+    b.load_state_dict(a.state_dict())
+    ref = torch.optim.Adam(a.parameters(), lr=3e-3, betas=betas, weight_decay=wd)
+    ours = Adam(b.parameters(), 3e-3, betas, wd)
+    for _ in range(6):
+        x = torch.randn(8, 5, generator=g)
+        for model, opt in ((a, ref), (b, ours)):
+            opt.zero_grad()
+            model(x).tanh().pow(2).sum().backward()
+            opt.step()
+    for p, q in zip(a.parameters(), b.parameters()):
+        assert torch.equal(p, q)
