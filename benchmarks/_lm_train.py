@@ -112,8 +112,9 @@ def fit_cell(corpus: Corpus, codes: np.ndarray, recipe: LMRecipe, seed: int, epo
     run = _Run(corpus, codes, recipe, seed, device)
     identity = f"{recipe.key()}|seed={seed}|{corpus.name}|{corpus.sizes()}|{np.asarray(codes).tolist()}"
     state = load_matching(checkpoint, identity, device)
-    if state is not None and int(state["epoch"]) > epochs:
-        log.warning("ignoring checkpoint %s of a longer run", checkpoint)
+    if state is not None and int(state["epoch"]) > epochs:  # kept for the longer query; this one trains aside
+        log.warning("checkpoint %s is past epoch %d: training afresh without overwriting it", checkpoint, epochs)
+        checkpoint = None
     elif state is not None:
         run.load_state_dict(state)
         log.info("resumed %s at epoch %d", checkpoint, run.epoch)
@@ -196,7 +197,8 @@ class _Run:
         self.opt.load_state_dict(state["opt"])
         self.avg, self.n_avg, self.asgd_from = state["avg"], int(state["n_avg"]), state["asgd_from"]
         self.history, self.best, self.best_state = list(state["history"]), float(state["best"]), state["best_state"]
-        self.step_loss, self.epoch, self.train_s = list(state["step_loss"]), int(state["epoch"]), float(state["train_s"])
+        self.step_loss, self.epoch = list(state["step_loss"]), int(state["epoch"])
+        self.train_s = float(state["train_s"])
         self.model.gen.set_state(state["dropout_rng"].cpu())
         self.rng.bit_generator.state = json.loads(state["bptt_rng"])
 

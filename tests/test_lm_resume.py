@@ -102,6 +102,14 @@ def test_another_runs_checkpoint_is_not_resumed(straight, tmp_path: Path) -> Non
     assert not ckpt.with_name("run.pt.corrupt").exists()
 
 
+def test_a_shorter_query_leaves_a_longer_runs_checkpoint(straight, tmp_path: Path) -> None:
+    ckpt = tmp_path / "run.pt"
+    ckpt.write_bytes(straight[1].read_bytes())  # stopped at EPOCHS
+    res = fit_cell(CORPUS, CELL, RECIPE, SEED, 1, checkpoint=ckpt)
+    assert np.array_equal(res.valid_loss, straight[0].valid_loss[:1])
+    assert ckpt.read_bytes() == straight[1].read_bytes()  # still there for the longer query
+
+
 @pytest.mark.parametrize("cut", [True, False], ids=["truncated", "garbage"])
 def test_a_corrupt_checkpoint_is_moved_aside(cut: bool, straight, tmp_path: Path,
                                              caplog: pytest.LogCaptureFixture) -> None:
