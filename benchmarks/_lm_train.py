@@ -2,6 +2,9 @@
 with truncated BPTT of random length, grad clip 0.25, temporal activation regularisation, switched to
 averaged SGD (NT-ASGD, evaluation on the averaged weights) once validation stops improving; the best
 validation checkpoint is tested. Private: imports torch.
+
+A run saves everything it carries between epochs after each one (``_Run.state_dict``), so a killed
+1600-epoch evaluation resumes where it stopped and repeats the uninterrupted run bit for bit.
 """
 from __future__ import annotations
 
@@ -11,14 +14,17 @@ import json
 import logging
 import time
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
 
 import numpy as np
 import torch
 
+from benchmarks._checkpoint import load_matching, save_atomic
 from benchmarks._rnn_net import RNNModel, batchify, chunks, mean_nll, perplexity, train_step
 from benchmarks._sgd import SGD
 from benchmarks._text import Corpus
-from harness.errors import UnknownNameError
+from harness.errors import HarnessError, UnknownNameError
 
 log = logging.getLogger(__name__)
 
@@ -69,47 +75,132 @@ def seq_len(rng: np.random.Generator, bptt: int) -> int:
     return int(min(max(5, int(rng.normal(base, 5))), bptt + 20)) if bptt >= 10 else int(base)
 
 
+@dataclass(frozen=True)
+class LMResult:
+    """One training run: per-step training loss and per-epoch validation loss (the curves a resumed run
+    must repeat), perplexities of the best-validation weights, measured seconds."""
+
+    step_loss: np.ndarray
+    valid_loss: np.ndarray
+    val: float            # validation perplexity of the best-validation weights
+    test: float           # their test perplexity
+    epochs: int
+    asgd_from: int | None  # epochs trained before averaging began; None: never switched
+    train_s: float        # training + validation seconds over all (resumed) segments
+
+    def row(self) -> dict[str, float]:
+        """The cached result of a ``ptb-train`` evaluation."""
+        return {"val": self.val, "test": self.test, "cost_s": self.train_s, "epochs": float(self.epochs),
+                "train_s": self.train_s}
+
+
 def train_cell(corpus: Corpus, codes: np.ndarray, recipe: LMRecipe, seed: int, epochs: int,
-               device: str = "cpu") -> dict[str, float]:
+               device: str = "cpu", checkpoint: Path | None = None) -> dict[str, float]:
     """Train the cell for ``epochs``; (valid perplexity, test perplexity) of the best-validation weights,
     and the measured seconds (training + validation passes; the final test pass is not charged)."""
-    from harness.seeding import stream, torch_seed
+    return fit_cell(corpus, codes, recipe, seed, epochs, device, checkpoint).row()
 
-    t0 = time.perf_counter()
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(torch_seed(seed, "lm-init"))
-        model = RNNModel(corpus.n_tokens, recipe.nhid, recipe.dropout, recipe.dropouth, recipe.dropoutx,
-                         recipe.dropouti, recipe.dropoute, search=False, codes=codes).to(device)
-    model.gen = torch.Generator().manual_seed(torch_seed(seed, "lm-dropout"))
-    rng = stream(seed, "lm-bptt")
+
+def fit_cell(corpus: Corpus, codes: np.ndarray, recipe: LMRecipe, seed: int, epochs: int,
+             device: str = "cpu", checkpoint: Path | None = None,
+             on_epoch: Callable[[int], None] | None = None) -> LMResult:
+    """Train to ``epochs``, continuing ``checkpoint`` if it holds this run (killed, or stopped at fewer
+    epochs: nothing in the recipe depends on the total), and saving it after every epoch; a run of the
+    full recipe drops it at the end. ``on_epoch(epoch)`` runs after each epoch's save."""
+    if not 1 <= epochs <= recipe.epochs:
+        raise HarnessError(f"epochs must lie in 1..{recipe.epochs} for this recipe, got {epochs}")
+    run = _Run(corpus, codes, recipe, seed, device)
+    identity = f"{recipe.key()}|seed={seed}|{corpus.name}|{corpus.sizes()}|{np.asarray(codes).tolist()}"
+    state = load_matching(checkpoint, identity, device)
+    if state is not None and int(state["epoch"]) > epochs:  # kept for the longer query; this one trains aside
+        log.warning("checkpoint %s is past epoch %d: training afresh without overwriting it", checkpoint, epochs)
+        checkpoint = None
+    elif state is not None:
+        run.load_state_dict(state)
+        log.info("resumed %s at epoch %d", checkpoint, run.epoch)
     train = batchify(corpus.train, recipe.batch).to(device)
     valid = batchify(corpus.valid, recipe.eval_batch).to(device)
-    opt = SGD(model.parameters(), 0.0, False, recipe.weight_decay)
-    avg: list[torch.Tensor] | None = None  # ASGD running average of the weights, once switched
-    n_avg, history, best, best_state = 0, [], float("inf"), None
-    for _ in range(epochs):
-        model.train()
-        h = model.init_hidden(recipe.batch)
-        for x, y in chunks(train, recipe.bptt, lambda: seq_len(rng, recipe.bptt)):
-            h, _ = train_step(model, opt, x, y, h, recipe.lr * len(x) / recipe.bptt, recipe.clip, recipe.beta)
-            if avg is not None:
-                n_avg += 1
-                with torch.no_grad():
-                    for a, p in zip(avg, opt.params):
-                        a.add_(p - a, alpha=1.0 / n_avg)
-        scored = model if avg is None else _with_weights(model, opt.params, avg)
-        loss = mean_nll(scored, valid, recipe.bptt)
-        if loss < best:
-            best, best_state = loss, copy.deepcopy(scored.state_dict())
-        if recipe.asgd and avg is None and len(history) > recipe.nonmono and loss > min(history[:-recipe.nonmono]):
-            log.debug("switching to ASGD after %d epochs", len(history) + 1)
-            avg = [p.detach().clone() for p in opt.params]
-        history.append(loss)
-    train_s = time.perf_counter() - t0
-    model.load_state_dict(best_state)
+    for epoch in range(run.epoch, epochs):
+        t0 = time.perf_counter()
+        run.train_epoch(train, valid)
+        run.train_s += time.perf_counter() - t0
+        if checkpoint is not None and epoch + 1 < recipe.epochs:  # the last stop is kept for a longer run
+            save_atomic(checkpoint, {**run.state_dict(), "identity": identity})
+        if on_epoch is not None:
+            on_epoch(epoch)
+    model = run.model
+    if run.best_state is not None:  # None only if every validation loss was nan
+        model.load_state_dict(run.best_state)
     test = mean_nll(model, batchify(corpus.test, recipe.test_batch).to(device), recipe.bptt)
-    return {"val": perplexity(best), "test": perplexity(test), "cost_s": train_s, "epochs": float(epochs),
-            "train_s": train_s}
+    if checkpoint is not None and epochs == recipe.epochs:
+        checkpoint.unlink(missing_ok=True)  # fully trained: nothing left to continue
+    return LMResult(np.asarray(run.step_loss), np.asarray(run.history), perplexity(run.best), perplexity(test),
+                    epochs, run.asgd_from, run.train_s)
+
+
+class _Run:
+    """Everything a training run carries from one epoch to the next, and its checkpoint form."""
+
+    def __init__(self, corpus: Corpus, codes: np.ndarray, recipe: LMRecipe, seed: int, device: str) -> None:
+        from harness.seeding import stream, torch_seed
+
+        self.recipe = recipe
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(torch_seed(seed, "lm-init"))
+            self.model = RNNModel(corpus.n_tokens, recipe.nhid, recipe.dropout, recipe.dropouth,
+                                  recipe.dropoutx, recipe.dropouti, recipe.dropoute, search=False,
+                                  codes=codes).to(device)
+        self.model.gen = torch.Generator().manual_seed(torch_seed(seed, "lm-dropout"))
+        self.rng = stream(seed, "lm-bptt")
+        self.opt = SGD(self.model.parameters(), 0.0, False, recipe.weight_decay)
+        self.avg: list[torch.Tensor] | None = None  # ASGD running average of the weights, once switched
+        self.n_avg, self.asgd_from = 0, None
+        self.history: list[float] = []  # validation loss per epoch (decides the switch)
+        self.best, self.best_state = float("inf"), None
+        self.step_loss: list[float] = []
+        self.epoch, self.train_s = 0, 0.0
+
+    def train_epoch(self, train: torch.Tensor, valid: torch.Tensor) -> None:
+        """One pass over ``train``, then validation, best-weights bookkeeping and the NT-ASGD test."""
+        r, model, opt = self.recipe, self.model, self.opt
+        model.train()
+        h = model.init_hidden(r.batch)
+        for x, y in chunks(train, r.bptt, lambda: seq_len(self.rng, r.bptt)):
+            h, loss = train_step(model, opt, x, y, h, r.lr * len(x) / r.bptt, r.clip, r.beta)
+            self.step_loss.append(loss)
+            if self.avg is not None:
+                self.n_avg += 1
+                with torch.no_grad():
+                    for a, p in zip(self.avg, opt.params):
+                        a.add_(p - a, alpha=1.0 / self.n_avg)
+        scored = model if self.avg is None else _with_weights(model, opt.params, self.avg)
+        loss = mean_nll(scored, valid, r.bptt)
+        if loss < self.best:
+            self.best, self.best_state = loss, copy.deepcopy(scored.state_dict())
+        seen = self.history
+        if r.asgd and self.avg is None and len(seen) > r.nonmono and loss > min(seen[:-r.nonmono]):
+            log.debug("switching to ASGD after %d epochs", len(seen) + 1)
+            self.avg, self.asgd_from = [p.detach().clone() for p in opt.params], len(seen) + 1
+        seen.append(loss)
+        self.epoch += 1
+
+    def state_dict(self) -> dict[str, Any]:
+        """Weights, optimiser, ASGD average, switch history, best weights, both RNG streams, curves."""
+        return {"model": self.model.state_dict(), "opt": self.opt.state_dict(), "avg": self.avg,
+                "n_avg": self.n_avg, "asgd_from": self.asgd_from, "history": list(self.history),
+                "best": self.best, "best_state": self.best_state, "step_loss": list(self.step_loss),
+                "epoch": self.epoch, "train_s": self.train_s, "dropout_rng": self.model.gen.get_state(),
+                "bptt_rng": json.dumps(self.rng.bit_generator.state)}  # numpy state: ints past 64 bits
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.model.load_state_dict(state["model"])
+        self.opt.load_state_dict(state["opt"])
+        self.avg, self.n_avg, self.asgd_from = state["avg"], int(state["n_avg"]), state["asgd_from"]
+        self.history, self.best, self.best_state = list(state["history"]), float(state["best"]), state["best_state"]
+        self.step_loss, self.epoch = list(state["step_loss"]), int(state["epoch"])
+        self.train_s = float(state["train_s"])
+        self.model.gen.set_state(state["dropout_rng"].cpu())
+        self.rng.bit_generator.state = json.loads(state["bptt_rng"])
 
 
 def _with_weights(model: RNNModel, params: list[torch.Tensor], values: list[torch.Tensor]) -> RNNModel:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +19,7 @@ import torch
 from torch import nn
 
 from benchmarks import _augment
+from benchmarks._checkpoint import load_matching, save_atomic
 from benchmarks._datasets import Data, Split
 from benchmarks._recipe import Recipe
 from benchmarks._sgd import SGD
@@ -180,24 +180,17 @@ class Trainer:
     def _save(self, path: Path | None, model: nn.Module, opt: SGD, epoch: int,
               losses: list[float], train_s: float) -> None:
         if path is not None and self.dist.main:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            part = path.with_name(path.name + ".part")
-            torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "epoch": epoch,
-                        "losses": losses, "train_s": train_s, "identity": self._identity()}, part)
-            os.replace(part, path)  # a kill mid-write leaves the previous checkpoint intact
+            save_atomic(path, {"model": model.state_dict(), "opt": opt.state_dict(), "epoch": epoch,
+                               "losses": losses, "train_s": train_s, "identity": self._identity()})
         barrier(self.dist)
 
     def _resume(self, path: Path | None, model: nn.Module, opt: SGD,
                 epochs: int) -> tuple[int, list[float], float]:
-        if path is None or not path.exists():
+        state = load_matching(path, self._identity(), self.device)
+        if state is None:
             return 0, [], 0.0
-        try:
-            state = torch.load(path, map_location=self.device, weights_only=True)
-        except Exception as exc:  # a truncated file from a kill: start again
-            log.warning("ignoring unreadable checkpoint %s (%s)", path, exc)
-            return 0, [], 0.0
-        if state.get("identity") != self._identity() or int(state["epoch"]) > epochs:
-            log.warning("ignoring checkpoint %s of a different or longer run", path)
+        if int(state["epoch"]) > epochs:
+            log.warning("ignoring checkpoint %s of a longer run", path)
             return 0, [], 0.0
         model.load_state_dict(state["model"])
         opt.load_state_dict(state["opt"])

@@ -5,7 +5,9 @@ Perplexity is lower-is-better while the harness ranks higher-is-better values, s
 **negated validation perplexity** (``report_valid`` / ``report_test``: negated valid / test perplexity):
 tables read "-61.20" for a perplexity of 61.2 and bold the best. Weight-sharing searches
 (``ednas-rnn``) get the train and valid token streams from ``search_data``; the test stream never
-leaves the task. Results are cached like the image training benchmarks. Torch is imported lazily.
+leaves the task. Results are cached like the image training benchmarks, and a training in progress is
+checkpointed every epoch under ``<cache>/training/checkpoints/`` (a killed evaluation resumes where it
+stopped). Torch is imported lazily.
 """
 from __future__ import annotations
 
@@ -83,6 +85,12 @@ class PTBTrainTask:
                 "sizes": self.corpus().sizes(), "recipe": self.recipe.key(), "seed": self.train_seed,
                 "epochs": epochs}
 
+    def checkpoint_path(self, codes: np.ndarray) -> Path:
+        """One checkpoint per cell (the identity without epochs), beside the cache as the image training
+        benchmarks keep theirs: a killed evaluation resumes and a longer query continues a shorter one."""
+        key = cache_key({**self.identity(codes, 0), "epochs": None})
+        return self.cache.path.parent / "checkpoints" / f"{key}.pt"
+
     def _result(self, codes: np.ndarray, epochs: int) -> dict[str, float]:
         ident = self.identity(codes, epochs)
         key = cache_key(ident)
@@ -95,7 +103,8 @@ class PTBTrainTask:
         from benchmarks._lm_train import train_cell
 
         self._cap_threads()
-        row = train_cell(self.corpus(), codes, self.recipe, self.train_seed, epochs, self._device)
+        ckpt = self.checkpoint_path(codes)
+        row = train_cell(self.corpus(), codes, self.recipe, self.train_seed, epochs, self._device, ckpt)
         log.debug("trained %s for %d epochs: valid ppl %.2f", ident["arch"], epochs, row["val"])
         self.cache.put(key, row, meta=json.dumps(ident, sort_keys=True))
         return row
