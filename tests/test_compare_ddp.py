@@ -1,0 +1,101 @@
+"""`compare` under torchrun: 2 gloo processes run the same study in lockstep (every training query one
+DDP job), rank 0 alone writes, and a resumed study redoes nothing that is finished."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from harness.budget import Budget
+from harness.packs import read_pack
+from harness.recorder import Recorder, read_run
+from harness.runner import CompareSpec, compare
+from tests.torchrun import torchrun
+
+pytest.importorskip("torch")
+
+OPTIONS = {"C": 4, "N": 1, "train_images": 64, "recipe_changes": {"epochs": 1, "batch_size": 32}, "threads": 1,
+           "device": "cpu"}
+METHODS = ("random_search", "regularized_evolution")
+REA = {"population": 2, "sample_size": 2}  # 2 random cells, then 2 mutations chosen by their values
+SEEDS, EVALS = (0, 1), 4
+
+
+def _cli() -> list[str]:
+    args = ["compare", "--benchmark", "nb201-train", "--dataset", "digits", "--methods", ",".join(METHODS),
+            "--seeds", "0:2", "--budget-evals", str(EVALS), "--out", "runs", "--cache", "cache"]
+    for key, val in REA.items():
+        args += ["--set", f"regularized_evolution.{key}={val}"]
+    for key, val in OPTIONS.items():
+        args += ["--option", f"{key}={json.dumps(val)}"]
+    return args
+
+
+def _torchrun(tmp: Path) -> str:
+    """Each rank runs in tmp/rank<r> (tests/_compare_ddp_worker.py); returns both ranks' output."""
+    proc = torchrun(["-m", "tests._compare_ddp_worker", str(tmp), *_cli()], cwd=tmp)
+    assert list((tmp / "rank1").iterdir()) == [], "rank 1 wrote files"
+    assert not [p for p in (tmp / "rank0").rglob("*") if ".part" in p.name or ".corrupt" in p.name]
+    return proc.stdout + proc.stderr
+
+
+def _holders(folder: Path) -> dict[int, list[Path]]:
+    """seed -> the files that hold a run of it (a pack member or its own seed-<s>.h5)."""
+    out: dict[int, list[Path]] = {}
+    for f in sorted(folder.glob("*.h5")):
+        seeds = [int(t.attrs["seed"]) for _, t in read_pack(f)] if f.name.startswith("pack-") \
+            else [int(f.stem.split("-")[1])]
+        for s in seeds:
+            out.setdefault(s, []).append(f)
+    return out
+
+
+def test_torchrun_compare_runs_in_lockstep_and_resumes(tmp_path: Path) -> None:
+    # the same study in one process, cutting each batch into the same 2 pieces (accum=2) as 2 ranks do
+    one = tmp_path / "one"
+    ref = compare(CompareSpec(benchmark="nb201-train", datasets=("digits",), methods=METHODS, seeds=SEEDS,
+                              budget=Budget(max_evals=EVALS), out=one / "runs", cache=str(one / "cache"),
+                              method_configs={"regularized_evolution": REA},
+                              benchmark_options={**OPTIONS, "accum": 2}, workers=1))
+    assert [r["n_evals"] for r in ref] == [EVALS] * 4
+
+    out = _torchrun(tmp_path)
+    assert "4 runs (4 new)" in out
+    assert out.count("[1/4] finished") == 1 and out.count("| random_search |") == 1  # rank 0 alone reports
+    runs = tmp_path / "rank0" / "runs" / "nb201-train" / "digits"
+    assert (tmp_path / "rank0" / "runs" / "summary.md").exists()
+    for m in METHODS:
+        assert {s: len(f) for s, f in _holders(runs / m).items()} == {0: 1, 1: 1}  # each run written once
+        for s in SEEDS:
+            two, solo = read_run(runs / m, s), read_run(one / "runs" / "nb201-train" / "digits" / m, s)
+            assert two.attrs["status"] == "complete" and two.attrs["batch_chunks"] == 2
+            assert len(two) == len(solo) and np.array_equal(two["kind"], solo["kind"]) and (two["cost_s"] > 0).all()
+            # the cells chosen before any value matters (REA mutates by value after its population)
+            n = EVALS if m == "random_search" else REA["population"]
+            assert np.array_equal(two.codes[:n], solo.codes[:n]), f"{m} seed {s} chose other cells"
+            # same batch pieces, but evaluated with rank 0's batch-norm running statistics (one piece's, not
+            # both in turn: test_ddp.py); after 2 SGD steps the cells sit near chance, where that moves a
+            # few dozen of the 400 predictions
+            assert two["val"] == pytest.approx(solo["val"], abs=10.0)
+            assert two["report_test"] == pytest.approx(solo["report_test"], abs=10.0)
+
+    # a kill during REA seed 1, after 2 of its evaluations: its own file, status running
+    folder = runs / "regularized_evolution"
+    done = read_run(folder, 1)
+    (holder,) = _holders(folder)[1]
+    holder.unlink()
+    rec = Recorder(folder / "seed-1.h5", done.codes.shape[1],
+                   {k: v for k, v in done.attrs.items() if k != "status"}, flush_s=0.0)
+    for i in range(2):
+        rec.append(done.codes[i], {k: done[k][i] for k in done.columns})
+    rec.close(complete=False)
+    cached = (tmp_path / "rank0" / "cache" / "training" / "nb201-train.h5").stat().st_mtime_ns
+
+    out = _torchrun(tmp_path)
+    assert "4 runs (1 new)" in out  # both ranks agreed the other three were done
+    again = read_run(folder, 1)
+    assert again.attrs["status"] == "complete" and np.array_equal(again.codes, done.codes)
+    assert np.array_equal(again["val"], done["val"]) and np.array_equal(again["cost_s"], done["cost_s"])
+    assert (tmp_path / "rank0" / "cache" / "training" / "nb201-train.h5").stat().st_mtime_ns == cached
