@@ -212,27 +212,21 @@ def _split_done(spec: CompareSpec, tasks: dict[str, Task],
     return done, todo
 
 
-def _lockstep(spec: CompareSpec) -> Lockstep | None:
-    """Under torchrun: the job's Lockstep when the benchmark trains with DDP; None when this process
-    runs the study alone (one process, or rank 0 of a benchmark without DDP). Raises _Idle on the
-    other ranks of such a benchmark: they have nothing to do."""
+def _role(spec: CompareSpec) -> tuple[bool, Lockstep | None]:
+    """(whether this process takes part, its Lockstep). Under torchrun with a DDP benchmark every rank
+    takes part in lockstep; with any other benchmark rank 0 runs the study alone; one process: alone."""
     d = from_env()
     if not d.active:
-        return None
+        return True, None
     if not is_ddp_capable(BENCHMARKS.get(spec.benchmark)):
-        if not d.main:
-            raise _Idle
-        log.warning("%s does not train with DDP: rank 0 runs the whole study, ranks 1-%d do nothing",
-                    spec.benchmark, d.world - 1)
-        return None
+        if d.main:
+            log.warning("%s does not train with DDP: rank 0 runs the whole study, ranks 1-%d do nothing",
+                        spec.benchmark, d.world - 1)
+        return d.main, None
     lock = Lockstep.join()
     if spec.workers > 1 and lock.main:
         log.warning("--workers %d ignored under torchrun: every rank runs the study in one process", spec.workers)
-    return lock
-
-
-class _Idle(Exception):
-    """This rank has no part in the study (torchrun with a benchmark that does not use DDP)."""
+    return True, lock
 
 
 def compare(spec: CompareSpec, progress: Callable[[Iterable[Any], int], Iterator[Any]] | None = None) -> list[dict[str, Any]]:
@@ -244,16 +238,12 @@ def compare(spec: CompareSpec, progress: Callable[[Iterable[Any], int], Iterator
     which are done and alone writes and reports progress); with any other benchmark rank 0 runs the
     study alone and the other ranks return [] at once.
     """
-    try:
-        lock = _lockstep(spec)
-    except _Idle:
+    takes_part, lock = _role(spec)
+    if not takes_part:
         return []
     tasks = make_tasks(spec)
     jobs = _jobs(spec)
-    if lock is not None:
-        done, todo = lock.share(lambda: _split_done(spec, tasks, jobs))
-    else:
-        done, todo = _split_done(spec, tasks, jobs)
+    done, todo = (lock or Lockstep()).share(lambda: _split_done(spec, tasks, jobs))
     size = max(1, min(250, len(todo) // max(1, spec.workers * 4)))
     chunks: list[list[tuple[str, str, int]]] = []
     for job in todo:  # chunks never mix (dataset, method): one pack per chunk
