@@ -220,7 +220,7 @@ def _role(spec: CompareSpec) -> tuple[bool, Lockstep | None]:
         return True, None
     if not is_ddp_capable(BENCHMARKS.get(spec.benchmark)):
         if d.main:
-            log.warning("%s does not train with DDP: rank 0 runs the whole study, ranks 1-%d do nothing",
+            log.warning("%s does not train with DDP: rank 0 runs the whole study alone, the other %d rank(s) exit",
                         spec.benchmark, d.world - 1)
         return d.main, None
     lock = Lockstep.join()
