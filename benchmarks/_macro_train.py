@@ -12,7 +12,7 @@ from harness.config import cache_dir, data_dir
 from harness.errors import HarnessError, UnknownNameError
 
 OPTIONS = ("recipe", "recipe_changes", "train_seed", "train_images", "download", "device", "threads",
-           "checkpoint_min_s")
+           "checkpoint_min_s", "accum")
 
 
 class MacroTrainingBenchmark(TrainingBenchmark):
@@ -36,7 +36,7 @@ class MacroTrainingBenchmark(TrainingBenchmark):
         if self._threads:
             torch.set_num_threads(self._threads)
         data = self.data()
-        trainer = Trainer(data, self.recipe, self.train_seed, init(), device=self._device)
+        trainer = Trainer(data, self.recipe, self.train_seed, init(), accum=self.accum, device=self._device)
         ckpt = self.cache.path.parent / "checkpoints" / f"{ckpt_key}.pt"
         res = trainer.fit(lambda: MacroNet(codes, data.num_classes, data.in_channels), epochs, ckpt,
                           checkpoint_min_s=self._checkpoint_min_s)
@@ -55,4 +55,4 @@ def make(space: Any, dataset: str, data: Path | None, cache: Path | None, option
         raise HarnessError(f"unknown option(s) for macro-train: {', '.join(sorted(opts))}; known: {', '.join(OPTIONS)}")
     root = None if small else data_dir(data)
     return MacroTrainingBenchmark("macro-train", space, NetSpec("macro", 0, 5), dataset, recipe,
-                                  cache_dir(cache) / "training" / "macro-train.h5", root, **kwargs)
+                                  cache_dir(cache, create=False) / "training" / "macro-train.h5", root, **kwargs)

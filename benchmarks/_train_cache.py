@@ -27,15 +27,23 @@ def cache_key(identity: dict[str, Any]) -> str:
 
 
 class TrainCache:
-    """Results by key; the file is opened only to read or append, so runs may share it in turn."""
+    """Results by key; the file is opened only to read or append, so runs may share it in turn.
+
+    The file is read on first use, not when the cache is made: under torchrun only rank 0 uses it,
+    and the other ranks must not touch it (not even to move an unreadable file aside)."""
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
         self._rows: dict[str, dict[str, float]] = {}
-        self.reload()
+        self._loaded = False
+
+    def _load(self) -> None:
+        if not self._loaded:
+            self.reload()
 
     def reload(self) -> None:
         """Read every row written so far (by this or an earlier process)."""
+        self._loaded = True
         if not self.path.exists():
             return
         try:
@@ -52,10 +60,12 @@ class TrainCache:
             self._rows[str(keys[i])] = {k: float(cols[k][i]) for k in FIELDS}
 
     def get(self, key: str) -> dict[str, float] | None:
+        self._load()
         return self._rows.get(key)
 
     def put(self, key: str, row: dict[str, float], meta: str = "") -> None:
         """Append one result and flush it to disk."""
+        self._load()
         self._rows[key] = dict(row)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         if not self.path.exists():
@@ -74,6 +84,7 @@ class TrainCache:
             f.flush()
 
     def __len__(self) -> int:
+        self._load()
         return len(self._rows)
 
     def _open(self, mode: str, tries: int = 50) -> h5py.File:

@@ -23,7 +23,7 @@ from benchmarks._checkpoint import load_matching, save_atomic
 from benchmarks._datasets import Data, Split
 from benchmarks._recipe import Recipe
 from benchmarks._sgd import SGD
-from harness.distributed import Dist, all_reduce_sum, barrier, broadcast_buffers
+from harness.distributed import Dist, all_reduce_sum, barrier, broadcast_buffers, broadcast_object
 from harness.errors import HarnessError
 from harness.seeding import torch_seed
 
@@ -82,14 +82,16 @@ class Trainer:
             model = model.to(memory_format=torch.channels_last)
         opt = SGD(model.parameters(), r.momentum, r.nesterov, r.weight_decay)
         start, losses, train_s = self._resume(checkpoint, model, opt, epochs)
-        net = nn.parallel.DistributedDataParallel(model, device_ids=[self.device] if self.cuda else None) \
-            if d.active else model
+        # unused parameters are common: NB201 ops behind a dead node, a DARTS auxiliary head at weight 0
+        net = nn.parallel.DistributedDataParallel(model, device_ids=[self.device] if self.cuda else None,
+                                                  find_unused_parameters=True) if d.active else model
         last_save = time.perf_counter()
         for epoch in range(start, epochs):
             t0 = time.perf_counter()
             losses.extend(self._epoch(net, model, opt, epoch))
             train_s += time.perf_counter() - t0
             due = time.perf_counter() - last_save >= checkpoint_min_s or epoch + 1 == epochs
+            due = broadcast_object(due, d)  # clocks differ per rank; _save's barrier must be met by all
             if due and epoch + 1 < r.epochs:  # the last stop is kept so a longer run can continue
                 self._save(checkpoint, model, opt, epoch + 1, losses, train_s)
                 last_save = time.perf_counter()

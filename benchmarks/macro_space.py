@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from harness.errors import ArchError
+from harness.lockstep import ddp_capable
 from harness.registry import BENCHMARKS
 
 OPS = ("skip", "sep3", "sep5", "sep7", "dil3", "dil5")
@@ -111,6 +112,7 @@ def macs(codes: np.ndarray, image_size: int = 32, in_channels: int = 3, num_clas
 
 
 @BENCHMARKS.register("macro-train")
+@ddp_capable
 def make_macro_train(dataset: str, *, data: Path | None = None, cache: Path | None = None, **options: Any) -> Any:
     """The macro space trained for real through the training branch's TrainingBenchmark."""
     from benchmarks._macro_train import make

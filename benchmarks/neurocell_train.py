@@ -16,6 +16,7 @@ import numpy as np
 from benchmarks.neurocell_space import NeuroCellSpace
 from harness import __version__
 from harness.errors import HarnessError
+from harness.lockstep import ddp_capable
 from harness.protocols import SearchData
 from harness.registry import BENCHMARKS
 
@@ -91,6 +92,7 @@ class NeuroCellTask:
 
 
 @BENCHMARKS.register("neurocell-train")
+@ddp_capable
 def make(dataset: str, *, data: Path | str | None = None, cache: Path | str | None = None,
          **options: Any) -> NeuroCellTask:
     """Train/valid data for methods that train their own networks; the harness tests the result."""

@@ -22,6 +22,7 @@ from benchmarks.darts_space import DartsSpace
 from benchmarks.nb201_space import NB201Space
 from harness.config import cache_dir, data_dir
 from harness.errors import HarnessError
+from harness.lockstep import Lockstep, ddp_capable
 from harness.protocols import Outcome, SearchData, SearchSpace
 from harness.registry import BENCHMARKS
 
@@ -46,7 +47,7 @@ class TrainingBenchmark:
     def __init__(self, name: str, space: SearchSpace, net: NetSpec, dataset: str, recipe: Recipe,
                  cache_file: Path, data_root: Path | None = None, train_seed: int = 0,
                  train_images: int | None = None, download: bool = False, device: str | None = None,
-                 threads: int | None = None, checkpoint_min_s: float = 10.0) -> None:
+                 threads: int | None = None, checkpoint_min_s: float = 10.0, accum: int = 1) -> None:
         self.benchmark, self.name = name, f"{name}/{dataset}"
         self.space, self.net, self.dataset, self.recipe = space, net, dataset, recipe
         self.fidelities = tuple(float(e) for e in range(1, recipe.epochs + 1))
@@ -54,6 +55,9 @@ class TrainingBenchmark:
         self.train_seed, self.train_images = int(train_seed), train_images
         self._data_root, self._download, self._device, self._threads = data_root, download, device, threads
         self._checkpoint_min_s = checkpoint_min_s
+        self.accum = int(accum)
+        if self.accum < 1:
+            raise HarnessError(f"accum must be >= 1 (micro-batches per process and step), got {accum!r}")
         self._data = None
         self.cache = TrainCache(cache_file)
 
@@ -77,7 +81,7 @@ class TrainingBenchmark:
                             "train + validation seconds; report = the same run (test = held-out split)",
                 "space": self.space.name, "net": json.dumps(asdict(self.net)), "recipe": self.recipe.key(),
                 "train_seed": self.train_seed, **data.sizes(), "num_classes": data.num_classes,
-                "image_size": data.image_size}
+                "image_size": data.image_size, **({"batch_chunks": self.chunks()} if self.chunks() > 1 else {})}
 
     def search_data(self) -> SearchData:
         """Train and validation splits for weight-sharing methods (EvNAS, EDNAS); test stays here."""
@@ -98,27 +102,44 @@ class TrainingBenchmark:
             self._data = _datasets.load(self.dataset, self._data_root, self._download, self.train_images)
         return self._data
 
+    def chunks(self) -> int:
+        """Pieces each global batch is cut into (processes x micro-batches): batch-norm statistics are
+        per piece, so results depend on this number, not on how many processes share it."""
+        from harness.distributed import from_env
+
+        return from_env().world * self.accum
+
     def identity(self, codes: np.ndarray, epochs: int) -> dict[str, Any]:
-        """What decides a training result (the cache key)."""
+        """What decides a training result (the cache key); ``chunks`` only when > 1, so one-process
+        caches keep their keys."""
         canon = self.space.canonical(codes) if hasattr(self.space, "canonical") else codes
+        chunks = self.chunks()
         return {"space": self.space.name, "arch": self.space.format(canon)[0], "dataset": self.dataset,
                 "sizes": self.data().sizes(), "recipe": self.recipe.key(), "net": asdict(self.net),
-                "seed": self.train_seed, "epochs": epochs}
+                "seed": self.train_seed, "epochs": epochs, **({"chunks": chunks} if chunks > 1 else {})}
 
     def _result(self, codes: np.ndarray, epochs: int) -> dict[str, float]:
+        """The cached or freshly trained row. Under torchrun rank 0 alone reads and writes the cache and
+        every rank takes its answer: a hit on one rank and a miss on another would leave the miss
+        waiting in DDP forever, and the measured seconds differ per rank (rank 0's are charged)."""
         ident = self.identity(codes, epochs)
         key = cache_key(ident)
+        lock = Lockstep.join()
+        hit = lock.share(lambda: self._cached(key))
+        if hit is not None:
+            return hit
+        row = self._train(codes, epochs, cache_key({**ident, "epochs": None}))  # one checkpoint per arch
+        return lock.share(lambda: self._store(key, row, ident))
+
+    def _cached(self, key: str) -> dict[str, float] | None:
         hit = self.cache.get(key)
         if hit is None:
             self.cache.reload()  # another process may have trained it meanwhile
             hit = self.cache.get(key)
-        if hit is not None:
-            return hit
-        row = self._train(codes, epochs, cache_key({**ident, "epochs": None}))  # one checkpoint per arch
-        from harness.distributed import from_env
+        return hit
 
-        if from_env().main:
-            self.cache.put(key, row, meta=json.dumps(ident, sort_keys=True))
+    def _store(self, key: str, row: dict[str, float], ident: dict[str, Any]) -> dict[str, float]:
+        self.cache.put(key, row, meta=json.dumps(ident, sort_keys=True))
         return row
 
     def _train(self, codes: np.ndarray, epochs: int, ckpt_key: str) -> dict[str, float]:
@@ -133,7 +154,7 @@ class TrainingBenchmark:
             torch.set_num_threads(self._threads)
         t0 = time.perf_counter()
         data = self.data()
-        trainer = Trainer(data, self.recipe, self.train_seed, init(), device=self._device)
+        trainer = Trainer(data, self.recipe, self.train_seed, init(), accum=self.accum, device=self._device)
         ckpt = self.cache.path.parent / "checkpoints" / f"{ckpt_key}.pt"
         res = trainer.fit(lambda: build_net(self.net, codes, data.num_classes, data.in_channels),
                           epochs, ckpt, checkpoint_min_s=self._checkpoint_min_s)
@@ -158,18 +179,19 @@ def _make(name: str, space: SearchSpace, dataset: str, data: Path | None, cache:
           net: NetSpec, default_recipe: str, options: dict[str, Any]) -> TrainingBenchmark:
     opts = dict(options)
     recipe = preset(str(opts.pop("recipe", default_recipe)), **dict(opts.pop("recipe_changes", {}) or {}))
-    kwargs = {k: opts.pop(k) for k in ("train_seed", "train_images", "download", "device", "threads", "checkpoint_min_s")
-              if k in opts}
+    kwargs = {k: opts.pop(k) for k in ("train_seed", "train_images", "download", "device", "threads", "checkpoint_min_s",
+                                       "accum") if k in opts}
     if opts:
         raise HarnessError(f"unknown option(s) for {name}: {', '.join(sorted(opts))}; known: recipe, "
                            "recipe_changes, C, N/layers, auxiliary, train_seed, train_images, download, "
-                           "device, threads, checkpoint_min_s")
-    cache_file = cache_dir(cache) / "training" / f"{name}.h5"
+                           "device, threads, checkpoint_min_s, accum")
+    cache_file = cache_dir(cache, create=False) / "training" / f"{name}.h5"
     root = None if dataset in SMALL_DATA else data_dir(data)
     return TrainingBenchmark(name, space, net, dataset, recipe, cache_file, root, **kwargs)
 
 
 @BENCHMARKS.register("nb201-train")
+@ddp_capable
 def make_nb201_train(dataset: str, *, data: Path | None = None, cache: Path | None = None,
                      **options: Any) -> TrainingBenchmark:
     """NB201 cells trained for real (any dataset; C=8, N=1 and the digits recipe on small data)."""
@@ -180,6 +202,7 @@ def make_nb201_train(dataset: str, *, data: Path | None = None, cache: Path | No
 
 
 @BENCHMARKS.register("darts-train")
+@ddp_capable
 def make_darts_train(dataset: str, *, data: Path | None = None, cache: Path | None = None,
                      **options: Any) -> TrainingBenchmark:
     """DARTS (S1) genotypes trained for real (evaluation size C=36, 20 cells by default)."""

@@ -21,9 +21,12 @@ def data_dir(flag: str | os.PathLike | None) -> Path:
     return path
 
 
-def cache_dir(flag: str | os.PathLike | None = None) -> Path:
-    """Prepared tables and evaluation caches: --cache, NAS_HARNESS_CACHE, or ~/.cache/nas-harness."""
+def cache_dir(flag: str | os.PathLike | None = None, create: bool = True) -> Path:
+    """Prepared tables and evaluation caches: --cache, NAS_HARNESS_CACHE, or ~/.cache/nas-harness.
+    ``create=False`` for callers that make their folders when they first write (under torchrun only
+    rank 0 writes, and the other ranks must leave no trace)."""
     value = flag if flag is not None else os.environ.get(CACHE_ENV)
     path = Path(value).expanduser() if value else Path.home() / ".cache" / "nas-harness"
-    path.mkdir(parents=True, exist_ok=True)
+    if create:
+        path.mkdir(parents=True, exist_ok=True)
     return path

@@ -42,6 +42,8 @@ def init(backend: str | None = None) -> Dist:
 
         if not td.is_initialized():
             backend = backend or ("nccl" if torch.cuda.is_available() else "gloo")
+            if backend == "nccl":  # object collectives (broadcast_object) use the current device
+                torch.cuda.set_device(d.local_rank)
             td.init_process_group(backend=backend)
             # gloo's worker threads still hold tensors if the group outlives the interpreter; freeing
             # them during finalization aborts the process (SIGABRT), so tear the group down first
@@ -65,6 +67,17 @@ def all_reduce_sum(values: Any, d: Dist) -> Any:
 
         td.all_reduce(values, op=td.ReduceOp.SUM)
     return values
+
+
+def broadcast_object(obj: Any, d: Dist) -> Any:
+    """Rank 0's picklable ``obj`` on every process (``obj`` itself for one process); others pass None."""
+    if not d.active:
+        return obj
+    import torch.distributed as td
+
+    box = [obj if d.main else None]
+    td.broadcast_object_list(box, src=0)
+    return box[0]
 
 
 def barrier(d: Dist) -> None:

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
@@ -19,14 +19,18 @@ class MeteredEvaluator:
 
     On resume it answers from the recorded rows first (checking the method asks the same
     architectures again, which also catches nondeterminism), then goes on live. Under a
-    ``constraint`` an infeasible architecture is answered NaN, free and unrecorded.
+    ``constraint`` an infeasible architecture is answered NaN, free and unrecorded. Under torchrun,
+    ``agree`` (``harness.lockstep.Lockstep.floats``) gives every rank rank 0's values and measured
+    seconds, so the budget runs out at the same query everywhere.
     """
 
     MAX_INFEASIBLE_IN_A_ROW = 100_000  # a method stuck asking infeasible archs is stopped, not looped
 
     def __init__(self, task: Task, budget: Budget, recorder: Recorder,
-                 replay: Trajectory | None = None, constraint: Constraint | None = None) -> None:
+                 replay: Trajectory | None = None, constraint: Constraint | None = None,
+                 agree: Callable[..., tuple[float, ...]] | None = None) -> None:
         self._task = task
+        self._agree = agree
         self._constraint = constraint
         self.infeasible = 0  # infeasible queries answered (free)
         self._infeasible_run = 0
@@ -108,11 +112,12 @@ class MeteredEvaluator:
         if self._replay is not None and self._pos < len(self._replay):
             return self._replayed(codes, fid, KIND_QUERY)
         out = self._task.evaluate(codes.reshape(1, -1), fid)
-        cost, epochs, val = float(out.cost_s[0]), float(out.epochs[0]), float(out.val[0])
+        row = float(out.cost_s[0]), float(out.epochs[0]), float(out.val[0]), float(out.report_valid[0]), \
+            float(out.report_test[0])
+        cost, epochs, val, rvalid, rtest = row if self._agree is None else self._agree(*row)
         self._charge_or_stop(cost, epochs, count=1)
         index = int(out.index[0]) if out.index is not None else None
-        self._record(codes, fid, cost, epochs, val, float(out.report_valid[0]),
-                     float(out.report_test[0]), KIND_QUERY, index)
+        self._record(codes, fid, cost, epochs, val, rvalid, rtest, KIND_QUERY, index)
         return val
 
     def charge(self, seconds: float, epochs: float = 0.0) -> None:
@@ -120,6 +125,8 @@ class MeteredEvaluator:
         if self._replay is not None and self._pos < len(self._replay):
             self._replayed(None, 0.0, KIND_CHARGE)
             return
+        if self._agree is not None:
+            seconds, epochs = self._agree(seconds, epochs)
         self._charge_or_stop(float(seconds), float(epochs), count=0, partial_ok=True)
         self._record(np.full(self._task.space.n_dims, -1), 0.0, float(seconds), float(epochs),
                      np.nan, np.nan, np.nan, KIND_CHARGE)
@@ -144,6 +151,8 @@ class MeteredEvaluator:
         if self._replay is not None and self._pos < len(self._replay):
             self._replayed(codes, 0.0, KIND_QUERY)
             return
+        if self._agree is not None:
+            val, seconds, epochs = self._agree(val, seconds, epochs)
         self._charge_or_stop(float(seconds), float(epochs), count=1, partial_ok=True)
         self._record(codes, 0.0, float(seconds), float(epochs), float(val), np.nan, np.nan, KIND_QUERY)
         if self.exhausted:

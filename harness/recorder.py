@@ -237,3 +237,18 @@ class Recorder:
         f.attrs["status"] = STATUS_COMPLETE if complete else STATUS_RUNNING
         f.close()
         self._file = None
+
+
+class ShadowRecorder(Recorder):
+    """Keeps a run's rows in memory and writes nothing: under torchrun the ranks other than 0 follow
+    the same run (same replay, same charges) while rank 0 alone owns the files."""
+
+    def __init__(self, path: Path, n_dims: int, attrs: dict[str, Any], existing: Trajectory | None = None) -> None:
+        super().__init__(path, n_dims, attrs, flush_s=float("inf"))  # never due: nothing is created
+        self._existing = existing
+
+    def flush(self) -> None:
+        pass
+
+    def close(self, complete: bool, extra_attrs: dict[str, Any] | None = None) -> None:
+        pass

@@ -11,14 +11,17 @@ from typing import Any, Callable, Iterable, Iterator
 
 from harness.budget import Budget
 from harness.constraints import Constraint, constraint_from
+from harness.distributed import from_env
 from harness.errors import BudgetExhausted, DataError, HarnessError, UnknownNameError
 from harness.evaluator import MeteredEvaluator, describe
-from harness.protocols import Task
+from harness.lockstep import Lockstep, is_ddp_capable
 from harness.packs import PackWriter, read_pack
-from harness.recorder import STATUS_COMPLETE, Recorder, check_identity, read_trajectory, run_status
+from harness.protocols import Task
+from harness.recorder import (STATUS_COMPLETE, Recorder, ShadowRecorder, check_identity, read_trajectory,
+                              run_status)
 from harness.registry import BENCHMARKS, METHODS
 from harness.seeding import stream
-from harness.trajectory import KIND_CHARGE, final_incumbent
+from harness.trajectory import KIND_CHARGE, Trajectory, final_incumbent
 
 log = logging.getLogger(__name__)
 
@@ -48,29 +51,30 @@ def run_attrs(method: str, task: Task, budget: Budget, seed: int, config: dict[s
 
 def run_one(method: str, task: Task, budget: Budget, seed: int, path: Path,
             config: dict[str, Any] | None = None, flush_s: float = 0.0,
-            constraint: Constraint | str | None = None, sink: PackWriter | None = None) -> dict[str, Any]:
+            constraint: Constraint | str | None = None, sink: PackWriter | None = None,
+            lock: Lockstep | None = None) -> dict[str, Any]:
     """One search run recorded to ``path``; a complete file is skipped, a partial one resumed.
 
     With a ``sink``, a run that finishes before its first flush goes into a pack (many runs per
     file) and ``path`` is written only if the run flushes while running or stops unfinished.
     A method may define ``report_attrs() -> dict``; its answer is written to the file's attributes.
+    With a ``lock`` (torchrun), rank 0 reads what is on disk and every rank follows it; only rank 0
+    writes, and every charge is rank 0's.
     """
     cfg = make_config(method, config)
     limit = constraint_from(constraint)
     attrs = run_attrs(method, task, budget, seed, config, constraint)
-    status = run_status(Path(path), attrs)
-    replay = None
-    if status == "corrupt":
-        aside = Path(path).with_name(Path(path).name + ".corrupt")
-        os.replace(path, aside)
-        log.warning("%s was unreadable; moved to %s and starting the run again", path, aside)
-    elif status == STATUS_COMPLETE:
-        traj = read_trajectory(path)
-        return {**_summary(method, task, seed, path, traj), "skipped": True}
-    elif status is not None:
-        replay = read_trajectory(path)
-    recorder = Recorder(Path(path), task.space.n_dims, attrs, flush_s=flush_s, existing=replay, sink=sink)
-    evaluator = MeteredEvaluator(task, budget, recorder, replay=replay, constraint=limit)
+    lock = lock or Lockstep()
+    status, replay = lock.share(lambda: _on_disk(Path(path), attrs))
+    if status == STATUS_COMPLETE:
+        return {**_summary(method, task, seed, path, replay), "skipped": True}
+    if lock.main:
+        recorder: Recorder = Recorder(Path(path), task.space.n_dims, attrs, flush_s=flush_s, existing=replay,
+                                      sink=sink)
+    else:
+        recorder = ShadowRecorder(Path(path), task.space.n_dims, attrs, existing=replay)
+    evaluator = MeteredEvaluator(task, budget, recorder, replay=replay, constraint=limit,
+                                 agree=lock.floats if lock.active else None)
     rng = stream(seed, "method", method)
     instance = METHODS.get(method)(task.space, rng, cfg)
     try:
@@ -86,6 +90,20 @@ def run_one(method: str, task: Task, budget: Budget, seed: int, path: Path,
         extra.update(hook())
     recorder.close(complete=True, extra_attrs=extra)
     return {**_summary(method, task, seed, recorder.location, recorder.trajectory()), "skipped": False}
+
+
+def _on_disk(path: Path, attrs: dict[str, Any]) -> tuple[str | None, Trajectory | None]:
+    """(status, trajectory) of the run file at ``path``: (None, None) when absent or unreadable
+    (moved aside to start again), else its status and rows (to skip or to replay)."""
+    status = run_status(path, attrs)
+    if status == "corrupt":
+        aside = path.with_name(path.name + ".corrupt")
+        os.replace(path, aside)
+        log.warning("%s was unreadable; moved to %s and starting the run again", path, aside)
+        return None, None
+    if status is None:
+        return None, None
+    return status, read_trajectory(path)
 
 
 def _summary(method: str, task: Task, seed: int, path: Path | str, traj: Any) -> dict[str, Any]:
@@ -144,16 +162,19 @@ def _packed(spec: CompareSpec, ds: str, m: str) -> dict[int, tuple[str, Any]]:
     return found
 
 
-def _work_chunk(spec: CompareSpec, tasks: dict[str, Task], jobs: list[tuple[str, str, int]]) -> list[dict[str, Any]]:
-    """Run a chunk of jobs; runs that finish before a flush go to this process's own packs."""
-    sink = PackWriter(spec.flush_s)
+def _work_chunk(spec: CompareSpec, tasks: dict[str, Task], jobs: list[tuple[str, str, int]],
+                lock: Lockstep | None = None) -> list[dict[str, Any]]:
+    """Run a chunk of jobs; runs that finish before a flush go to this process's own packs (rank 0's
+    under torchrun: the other ranks write nothing)."""
+    sink = PackWriter(spec.flush_s) if lock is None or lock.main else None
     out = []
     try:
         for ds, m, s in jobs:
             out.append(run_one(m, tasks[ds], spec.budget, s, run_path(spec.out, spec.benchmark, ds, m, s),
-                               spec.method_configs.get(m), spec.flush_s, spec.constraint, sink=sink))
+                               spec.method_configs.get(m), spec.flush_s, spec.constraint, sink=sink, lock=lock))
     finally:
-        sink.close()  # finished runs reach disk even when a later run fails
+        if sink is not None:
+            sink.close()  # finished runs reach disk even when a later run fails
     return out
 
 
@@ -173,14 +194,9 @@ def make_tasks(spec: CompareSpec) -> dict[str, Task]:
     return {ds: factory(ds, data=spec.data, cache=spec.cache, **spec.benchmark_options) for ds in spec.datasets}
 
 
-def compare(spec: CompareSpec, progress: Callable[[Iterable[Any], int], Iterator[Any]] | None = None) -> list[dict[str, Any]]:
-    """Run every (dataset, method, seed) under the same budget; returns one summary per run.
-
-    Finished runs already in packs are skipped; the rest run in chunks of one (dataset, method),
-    each chunk writing its finished runs to packs of its own (one writer per file).
-    """
-    tasks = make_tasks(spec)
-    jobs = _jobs(spec)
+def _split_done(spec: CompareSpec, tasks: dict[str, Task],
+                jobs: list[tuple[str, str, int]]) -> tuple[list[dict[str, Any]], list[tuple[str, str, int]]]:
+    """(summaries of the runs already packed, the jobs still to run)."""
     done: list[dict[str, Any]] = []
     todo: list[tuple[str, str, int]] = []
     packed = {(ds, m): _packed(spec, ds, m) for ds in spec.datasets for m in spec.methods}
@@ -193,21 +209,56 @@ def compare(spec: CompareSpec, progress: Callable[[Iterable[Any], int], Iterator
         check_identity(loc, traj.attrs, run_attrs(m, tasks[ds], spec.budget, s, spec.method_configs.get(m),
                                                   spec.constraint))
         done.append({**_summary(m, tasks[ds], s, loc, traj), "skipped": True})
+    return done, todo
+
+
+def _role(spec: CompareSpec) -> tuple[bool, Lockstep | None]:
+    """(whether this process takes part, its Lockstep). Under torchrun with a DDP benchmark every rank
+    takes part in lockstep; with any other benchmark rank 0 runs the study alone; one process: alone."""
+    d = from_env()
+    if not d.active:
+        return True, None
+    if not is_ddp_capable(BENCHMARKS.get(spec.benchmark)):
+        if d.main:
+            log.warning("%s does not train with DDP: rank 0 runs the whole study alone, the other %d rank(s) exit",
+                        spec.benchmark, d.world - 1)
+        return d.main, None
+    lock = Lockstep.join()
+    if spec.workers > 1 and lock.main:
+        log.warning("--workers %d ignored under torchrun: every rank runs the study in one process", spec.workers)
+    return True, lock
+
+
+def compare(spec: CompareSpec, progress: Callable[[Iterable[Any], int], Iterator[Any]] | None = None) -> list[dict[str, Any]]:
+    """Run every (dataset, method, seed) under the same budget; returns one summary per run.
+
+    Finished runs already in packs are skipped; the rest run in chunks of one (dataset, method),
+    each chunk writing its finished runs to packs of its own (one writer per file). Under torchrun
+    with a DDP benchmark every rank runs the same jobs in order, in one process (rank 0 decides
+    which are done and alone writes and reports progress); with any other benchmark rank 0 runs the
+    study alone and the other ranks return [] at once.
+    """
+    takes_part, lock = _role(spec)
+    if not takes_part:
+        return []
+    tasks = make_tasks(spec)
+    jobs = _jobs(spec)
+    done, todo = (lock or Lockstep()).share(lambda: _split_done(spec, tasks, jobs))
     size = max(1, min(250, len(todo) // max(1, spec.workers * 4)))
     chunks: list[list[tuple[str, str, int]]] = []
     for job in todo:  # chunks never mix (dataset, method): one pack per chunk
         if not chunks or len(chunks[-1]) >= size or chunks[-1][-1][:2] != job[:2]:
             chunks.append([])
         chunks[-1].append(job)
-    wrap = progress or (lambda it, n: iter(it))
+    wrap = progress if progress is not None and (lock is None or lock.main) else (lambda it, n: iter(it))
 
     def flat(results: Iterable[list[dict[str, Any]]]) -> Iterator[dict[str, Any]]:
         yield from done
         for chunk in results:
             yield from chunk
 
-    if spec.workers <= 1 or len(chunks) < 2:
-        results = list(wrap(flat(_work_chunk(spec, tasks, c) for c in chunks), len(jobs)))
+    if lock is not None or spec.workers <= 1 or len(chunks) < 2:
+        results = list(wrap(flat(_work_chunk(spec, tasks, c, lock) for c in chunks), len(jobs)))
     else:
         ctx = multiprocessing.get_context("fork")
         with ctx.Pool(min(spec.workers, len(chunks)), initializer=_init_worker, initargs=(spec, tasks)) as pool:

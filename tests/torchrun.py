@@ -11,8 +11,8 @@ REPO = Path(__file__).resolve().parents[1]
 _CLUES = ("Error", "error:", "what():", "terminate called", "Traceback", "Fatal Python")
 
 
-def torchrun(args: list[str], cwd: Path, nproc: int = 2, timeout: int = 300) -> None:
-    """Run ``python -m torch.distributed.run --standalone ... <args>``; assert it exits 0."""
+def torchrun(args: list[str], cwd: Path, nproc: int = 2, timeout: int = 300) -> subprocess.CompletedProcess:
+    """Run ``python -m torch.distributed.run --standalone ... <args>``; assert it exits 0 and return it."""
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={nproc}", *args]
     env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"}
     proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
@@ -21,3 +21,4 @@ def torchrun(args: list[str], cwd: Path, nproc: int = 2, timeout: int = 300) -> 
         clues = [ln for ln in lines if any(c in ln for c in _CLUES)][:20]
         raise AssertionError(f"torchrun exited {proc.returncode}\n" + "\n".join(clues)
                              + "\n--- tail ---\n" + "\n".join(lines[-25:]))
+    return proc

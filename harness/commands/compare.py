@@ -3,12 +3,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
 from harness.budget import Budget
+from harness.distributed import from_env
 from harness.errors import HarnessError
 from harness.presets import PRESETS
 from harness.progress import runs
@@ -34,7 +36,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", help="output directory (default: runs/<preset or benchmark>)")
     p.add_argument("--data", help="data directory or file (else $NAS_HARNESS_DATA)")
     p.add_argument("--cache", help="cache directory (else $NAS_HARNESS_CACHE or ~/.cache/nas-harness)")
-    p.add_argument("--workers", type=int, default=None, help="parallel processes (default: all cores)")
+    p.add_argument("--workers", type=int, default=None,
+                   help="parallel processes (default: all cores; 1 under torchrun, where ranks run in lockstep)")
     p.set_defaults(func=run)
 
 
@@ -94,11 +97,12 @@ def spec_from_args(args: argparse.Namespace) -> CompareSpec:
             raise HarnessError(f"compare needs {name} (or a --preset that sets it)")
     import os
 
+    default_workers = 1 if from_env().active else preset.get("workers") or os.cpu_count() or 1
     return CompareSpec(
         benchmark=benchmark, datasets=tuple(datasets), methods=tuple(m.strip() for m in methods), seeds=seeds,
         budget=Budget(**budget), out=Path(args.out or f"runs/{args.preset or benchmark}"),
         method_configs=configs, benchmark_options=options, data=args.data, cache=args.cache,
-        workers=args.workers or preset.get("workers") or os.cpu_count() or 1,
+        workers=args.workers or default_workers,
         flush_s=float(preset.get("flush_s", 1.0)),
         constraint=args.constraint or preset.get("constraint"),
     )
@@ -108,9 +112,14 @@ def run(args: argparse.Namespace) -> int:
     from reports.tables import summary_markdown
 
     spec = spec_from_args(args)
+    main = from_env().main
+    if not main:  # under torchrun rank 0 alone logs, reports and writes
+        logging.getLogger().setLevel(logging.WARNING)
     t0 = time.perf_counter()
     records = compare(spec, progress=lambda it, n: runs(it, n))
     elapsed = time.perf_counter() - t0
+    if not main:
+        return 0
     table = summary_markdown(records)
     spec.out.mkdir(parents=True, exist_ok=True)
     (spec.out / "summary.md").write_text(table + "\n")
