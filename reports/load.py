@@ -18,6 +18,7 @@ from harness.errors import DataError, HarnessError
 from harness.packs import read_pack
 from harness.recorder import STATUS_COMPLETE, read_trajectory
 from harness.trajectory import KIND_CHARGE, KIND_QUERY, Trajectory, incumbent_rows
+from reports.surrogates import quality_of
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +50,7 @@ class Run:
     wall_s: float           # measured wall-clock seconds of the whole run
     n_evals: int            # query rows (kind 0)
     train_s: float = float("nan")  # measured seconds of a one-shot method's own training (kind 1 rows)
+    quality: dict[str, float] = field(default_factory=dict)  # Kendall tau of the method's model (surrogates)
 
     @property
     def task(self) -> tuple[str, str]:
@@ -115,6 +117,7 @@ def run_from_trajectory(traj: Trajectory, path: Path) -> Run:
         wall_s=float(np.nanmax(wall)) if len(wall) else 0.0,
         n_evals=int(np.sum(traj["kind"] == KIND_QUERY)),
         train_s=float(traj["cost_s"][charge].sum()) if (charge := traj["kind"] == KIND_CHARGE).any() else float("nan"),
+        quality=quality_of(a),
     )
 
 

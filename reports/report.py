@@ -12,12 +12,15 @@ from reports.html import Page
 from reports.load import RunSet, budget_label, load_runs
 from reports.plots import plot_anytime, plot_cd, plot_finals, plot_ranks
 from reports.stats import Friedman, friedman
-from reports.tables import (Table, build_table, caption, pairwise_grid, pairwise_markdown, table_grid,
-                            to_csv, to_latex, to_markdown)
+from reports.surrogates import quality_grid
+from reports.tables import (Table, build_table, caption, grid_markdown, pairwise_grid, pairwise_markdown,
+                            table_grid, to_csv, to_latex, to_markdown)
 
 log = logging.getLogger(__name__)
 
 FORMATS = ("md", "tex", "csv", "html")
+MODELS_NOTE = ("Kendall τ of each model-based method's predictor or surrogate against the validation "
+               "accuracies it paid for, mean ± std over runs (reports/surrogates.py).")
 
 
 def parse_formats(text: str) -> tuple[str, ...]:
@@ -55,9 +58,12 @@ def write_report(root: str | os.PathLike, out: str | os.PathLike | None = None,
         path.write_text(body, encoding="utf-8")
         written.append(path)
 
+    models = quality_grid(runset)
     if "md" in formats:
         text("table.md", f"{to_markdown(table)}\n{caption(table)}\n")
         text("pairwise.md", pairwise_markdown(table))
+        if models is not None:
+            text("predictors.md", f"{grid_markdown(*models)}\n{MODELS_NOTE}\n")
     if "tex" in formats:
         text("table.tex", to_latex(table))
     if "csv" in formats:
@@ -82,13 +88,14 @@ def write_report(root: str | os.PathLike, out: str | os.PathLike | None = None,
         written += paths
 
     if "html" in formats:
-        written.append(_index(out_dir, runset, table, figs, fr, blocks, written))
+        written.append(_index(out_dir, runset, table, figs, fr, blocks, written, models))
     log.info("wrote %d files to %s", len(written), out_dir)
     return written
 
 
 def _index(out_dir: Path, runset: RunSet, table: Table, figs: dict[str, list[Path]],
-           fr: Friedman | None, blocks: str, written: list[Path]) -> Path:
+           fr: Friedman | None, blocks: str, written: list[Path],
+           models: tuple[list[str], list[list[tuple[str, bool]]]] | None = None) -> Path:
     n_seeds = {len(runset.select(m, t)) for m in runset.methods for t in runset.tasks} - {0}
     page = Page("nas-harness report")
     page.text(f"{len(runset.runs)} runs: {len(runset.methods)} methods x {len(runset.tasks)} datasets, "
@@ -99,6 +106,10 @@ def _index(out_dir: Path, runset: RunSet, table: Table, figs: dict[str, list[Pat
     page.heading("Final results")
     page.table(*table_grid(table))
     page.text(caption(table), note=True)
+    if models is not None:
+        page.heading("Predictor quality")
+        page.table(*models)
+        page.text(MODELS_NOTE, note=True)
     page.heading("Anytime performance")
     page.figure(figs["anytime_test"][0], out_dir, "Incumbent test accuracy vs search cost")
     page.figure(figs["anytime_regret"][0], out_dir, "Test regret vs search cost (w.r.t. best found)")
