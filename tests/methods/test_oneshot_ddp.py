@@ -66,3 +66,14 @@ def test_result_is_close_to_one_process(runs, method):
     else:
         assert len(a[method]["rewards"]) == len(one[method]["rewards"])
         assert len(a[method]["scores"]) == len(one[method]["scores"])
+
+
+def test_without_a_joined_group_the_search_stays_in_one_process(monkeypatch):
+    # torchrun with a benchmark that has no DDP: rank 0 runs the study alone and never joins the group,
+    # so a supernet method must not wait for the other ranks
+    from harness.distributed import joined
+    from methods import _oneshot as one
+
+    monkeypatch.setenv("RANK", "0")
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    assert joined().world == 1 and one.replicas() is None
