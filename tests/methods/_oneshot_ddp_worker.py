@@ -1,5 +1,6 @@
 """Run under torchrun (or plain python for one process): tiny EvNAS and EDNAS searches on NB201 with
-digits images, plus a BN-free check of the gradient averaging; each rank writes what it ended with."""
+digits images, plus an exact check of data-parallel steps with frozen BN; each rank writes what it
+ended with."""
 from __future__ import annotations
 
 import json
@@ -45,11 +46,13 @@ def search(method: str, path: Path) -> dict[str, Any]:
         inst, _, traj = run_method(method, NB201Space(), EVNAS if method == "evnas" else EDNAS, path)
     finally:
         restore()
-    out = {"init": seen.pop("init"), "seen": seen, "genotype": inst.genotype, "params": _flat(inst.net.parameters()),
+    out = {"init": seen.pop("init"), "seen": seen, "genotype": inst.genotype,
+           "params": _flat(inst.net.parameters()),
            "buffers": _flat(b for b in inst.net.buffers() if b.is_floating_point()),
            "charged": [float(c) for c in traj["cost_s"]]}
     if method == "evnas":
-        out.update(populations=[p.tolist() for p in inst.populations], fitness=[f.tolist() for f in inst.fitness])
+        out.update(populations=[p.tolist() for p in inst.populations],
+                   fitness=[f.tolist() for f in inst.fitness])
     else:
         out.update(rewards=inst.rewards, baselines=inst.baselines, scores=inst.scores,
                    candidates=[c.tolist() for c in inst.candidates], policy=_flat(inst.policy.parameters()))
