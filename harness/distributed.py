@@ -33,6 +33,20 @@ def from_env() -> Dist:
     return Dist(int(env.get("RANK", 0)), int(env.get("WORLD_SIZE", 1)), int(env.get("LOCAL_RANK", 0)))
 
 
+def joined() -> Dist:
+    """This process's place if torchrun's process group is up, else one process. A method that trains
+    data-parallel asks this, not ``from_env``: under torchrun a benchmark without DDP runs its study on
+    rank 0 alone and never joins the group, so rank 0 must then not wait for the others."""
+    d = from_env()
+    if not d.active:
+        return d
+    import sys
+
+    td = sys.modules.get("torch.distributed")
+    up = td is not None and td.is_available() and td.is_initialized()
+    return d if up else Dist()
+
+
 def init(backend: str | None = None) -> Dist:
     """Join the process group torchrun set up (nccl on CUDA, else gloo); no-op for one process."""
     d = from_env()

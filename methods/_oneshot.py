@@ -1,6 +1,7 @@
 """Shared plumbing of the weight-sharing methods (EvNAS, EDNAS): data on the device, seeded batches and
-augmentation, the supernet for the space, SGD + cosine, accuracy, and charging measured time.
-Private: imports torch.
+augmentation, the supernet for the space, SGD + cosine, accuracy, and charging measured time. Under
+torchrun (process group up) the steps and accuracies go data-parallel through ``Replicas``; with one
+process ``replicas()`` is None and the plain functions run, as before. Private: imports torch.
 """
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from torch import nn
 
 from harness.errors import HarnessError
 from harness.protocols import SearchData
+from methods._replicas import Replicas
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +58,14 @@ def augment(x: torch.Tensor, data: SearchData, cutout: int, gen: torch.Generator
     if not (data.crop_pad or data.flip or cutout):
         return x
     return apply(x, draw(len(x), x.shape[-1], data.crop_pad, data.flip, cutout, gen), data.crop_pad, cutout)
+
+
+def replicas() -> Replicas | None:
+    """Data-parallel helpers when this process is one of several in a joined torchrun group, else None."""
+    from harness.distributed import joined
+
+    d = joined()
+    return Replicas(d) if d.active else None
 
 
 def build_supernet(space: str, cfg: Any, num_classes: int, in_channels: int, seed: int) -> nn.Module:
@@ -106,6 +116,25 @@ def train_step(net: nn.Module, opt: CosineSGD, x: torch.Tensor, y: torch.Tensor,
     return float(loss.detach())
 
 
+def sgd_step(net: nn.Module, opt: CosineSGD, split: Tensors, idx: torch.Tensor, data: SearchData, cutout: int,
+             gen: torch.Generator, clip: float, reps: Replicas | None = None) -> float:
+    """One augmented SGD step on ``split[idx]``; with ``reps`` each rank runs its chunk of the batch."""
+    if reps is not None:
+        return reps.train_step(net, opt, split, idx, data, cutout, gen, clip)
+    return train_step(net, opt, augment(split.x[idx], data, cutout, gen), split.y[idx], clip)
+
+
+def sync_buffers(net: nn.Module, reps: Replicas | None) -> None:
+    """After a weight epoch: rank 0's BN running statistics on every rank (no-op for one process)."""
+    if reps is not None:
+        reps.sync_buffers(net)
+
+
+def score(net: nn.Module, x: torch.Tensor, y: torch.Tensor, batch: int, reps: Replicas | None) -> float:
+    """``accuracy``, or with ``reps`` the same over the ranks' chunks (counts summed)."""
+    return accuracy(net, x, y, batch) if reps is None else reps.accuracy(net, x, y, batch)
+
+
 @torch.no_grad()
 def accuracy(net: nn.Module, x: torch.Tensor, y: torch.Tensor, batch: int) -> float:
     """Top-1 accuracy in percent, without gradients."""
@@ -127,10 +156,11 @@ def eval_mode(net: nn.Module, on: bool = True) -> Iterator[None]:
 
 
 class Clock:
-    """Measures wall-clock seconds of a block and charges them, with epochs, to the evaluator."""
+    """Measures wall-clock seconds of a block and charges them, with epochs, to the evaluator. With
+    ``reps`` every rank charges and remembers rank 0's seconds, so all ranks stop at the same epoch."""
 
-    def __init__(self, evaluator: Any) -> None:
-        self.evaluator = evaluator
+    def __init__(self, evaluator: Any, reps: Replicas | None = None) -> None:
+        self.evaluator, self.reps = evaluator, reps
         self.last: dict[str, float] = {}
 
     @contextmanager
@@ -138,6 +168,8 @@ class Clock:
         t0 = time.perf_counter()
         yield
         seconds = time.perf_counter() - t0
+        if self.reps is not None:
+            seconds = self.reps.agree(seconds)
         self.last[what] = seconds
         self.evaluator.charge(seconds, epochs)
 

@@ -76,6 +76,7 @@ class EDNAS:
 
         cfg, name = self.config, self.space.name
         data = self.data = evaluator.search_data()
+        self.reps = one.replicas()  # data-parallel under torchrun, else None
         self.pool = one.to_tensors(np.concatenate([data.train_x, data.valid_x]),
                                    np.concatenate([data.train_y, data.valid_y]), data, cfg.device)
         perm = self.rng.permutation(len(self.pool))
@@ -89,7 +90,7 @@ class EDNAS:
         self.reinforce = Reinforce(self.policy, cfg.policy_lr, cfg.policy_betas, cfg.policy_weight_decay,
                                    cfg.baseline_decay)
         self.opt = one.CosineSGD(self.net.parameters(), cfg, cfg.nesterov, cfg.epochs)
-        clock = one.Clock(evaluator)
+        clock = one.Clock(evaluator, self.reps)
         try:
             one.alternate_epochs(clock, "ednas", cfg.epochs, self._weight_epoch, self._policy_epoch)
             with clock.charged("select", 0.0):
@@ -110,6 +111,7 @@ class EDNAS:
         for idx in one.batches(len(self.weight_ids), self.config.batch, self.gen):
             self._weight_step(self.weight_ids[idx])
         self.opt.end_epoch()
+        one.sync_buffers(self.net, self.reps)  # rewards run in eval mode: rank 0's running statistics
 
     def _policy_epoch(self) -> None:
         """Forward-only pass over the policy split."""
@@ -124,8 +126,8 @@ class EDNAS:
 
         codes, _ = self.sample()
         self.net.set_path(codes)
-        x = one.augment(self.pool.x[ids], self.data, self.config.cutout, self.gen)
-        one.train_step(self.net, self.opt, x, self.pool.y[ids], self.config.grad_clip)
+        one.sgd_step(self.net, self.opt, self.pool, ids, self.data, self.config.cutout, self.gen,
+                     self.config.grad_clip, self.reps)
 
     def _reward(self, codes: np.ndarray, ids: Any) -> float:
         """Minibatch accuracy (fraction) of the child, eval mode, no weight update."""
@@ -133,7 +135,7 @@ class EDNAS:
 
         self.net.set_path(codes)
         with one.eval_mode(self.net):
-            return one.accuracy(self.net, self.pool.x[ids], self.pool.y[ids], len(ids)) / 100.0
+            return one.score(self.net, self.pool.x[ids], self.pool.y[ids], len(ids), self.reps) / 100.0
 
     def _policy_step(self, ids: Any) -> None:
         """REINFORCE step on the policies; ``ids`` index the policy split."""

@@ -91,7 +91,7 @@ class EDNASRNN:
         self.reinforce = Reinforce(self.policy, cfg.policy_lr, cfg.policy_betas, cfg.policy_weight_decay,
                                    cfg.baseline_decay)
         self.opt = SGD(self.net.parameters(), 0.0, False, cfg.weight_decay)
-        clock = one.Clock(evaluator)
+        clock = one.Clock(evaluator, one.replicas())  # rank 0's seconds under torchrun (no data parallelism)
         best = None
         try:  # the policy pass is forward-only over the valid stream
             one.alternate_epochs(clock, "ednas-rnn", cfg.epochs, self._weight_epoch, self._policy_epoch)

@@ -77,12 +77,13 @@ class EvNAS:
         self.train = one.to_tensors(data.train_x, data.train_y, data, cfg.device)
         self.valid = one.to_tensors(data.valid_x, data.valid_y, data, cfg.device)
         self.data = data
+        self.reps = one.replicas()  # data-parallel under torchrun, else None
         self.net = one.build_supernet(name, cfg, data.num_classes, data.in_channels,
                                       int(self.rng.integers(2**62))).to(cfg.device)
         self.gen = torch.Generator().manual_seed(int(self.rng.integers(2**62)))
         nesterov = (name == "nb201") if cfg.nesterov is None else cfg.nesterov
         self.opt = one.CosineSGD(self.net.parameters(), cfg, nesterov, cfg.generations)
-        clock = one.Clock(evaluator)
+        clock = one.Clock(evaluator, self.reps)
         pop = random_alpha(self.rng, SHAPES[name], cfg.population)
         try:
             for g in range(cfg.generations):
@@ -113,15 +114,17 @@ class EvNAS:
         return mixing_weights(self.decode(alpha)[1])
 
     def _train_epoch(self, pop: np.ndarray) -> None:
-        """One pass over the train split; minibatch k trains with individual k mod P."""
+        """One pass over the train split; minibatch k trains with individual k mod P. Under torchrun
+        each rank runs its chunk of every minibatch; rank 0's BN statistics are shared after the pass."""
         from methods import _oneshot as one
 
         cfg = self.config
         self.net.train()
         for step, idx in enumerate(one.batches(len(self.train), cfg.batch, self.gen)):
             self.net.set_weights(self._weights(pop[step % len(pop)]))
-            x = one.augment(self.train.x[idx], self.data, cfg.cutout, self.gen)
-            one.train_step(self.net, self.opt, x, self.train.y[idx], cfg.grad_clip)
+            one.sgd_step(self.net, self.opt, self.train, idx, self.data, cfg.cutout, self.gen, cfg.grad_clip,
+                         self.reps)
+        one.sync_buffers(self.net, self.reps)
 
     def _fitness(self, alpha: np.ndarray) -> float:
         """Top-1 % on the whole validation split with the decoded architecture; no weight update."""
@@ -129,7 +132,7 @@ class EvNAS:
 
         self.net.set_weights(self._weights(alpha))
         with one.eval_mode(self.net, self.config.fitness_eval_mode):
-            return one.accuracy(self.net, self.valid.x, self.valid.y, self.config.eval_batch)
+            return one.score(self.net, self.valid.x, self.valid.y, self.config.eval_batch, self.reps)
 
     def _finish(self, evaluator: MeteredEvaluator) -> str | None:
         """The last generation's best: submitted on NB201, returned as a genotype on DARTS."""
