@@ -119,26 +119,32 @@ class _Fitted:
             return
         self.good_table = reuse.good_table if reuse is not None else _table(good, patterns)
         self.table = np.concatenate([self.good_table, _table(bad, patterns)])
-        self.bits = obs.bits[:, :, np.concatenate([good_idx, bad_idx])]  # (d, c, n_good + n_bad)
-        self.bits[0, :, len(good_idx):] += len(patterns)  # bad rows look up the second table
-        self.dims, self.n_good = obs.dims, len(good_idx)
+        bits = obs.bits[:, :, np.concatenate([good_idx, bad_idx])]  # (d, c, n_good + n_bad)
+        bits[0, :, len(good_idx):] += len(patterns)  # bad rows look up the second table
+        d, c = bits.shape[:2]
+        self.bits = bits.reshape(d * c, -1)  # row j*c + v: dim j has op v
+        self.offsets = np.arange(d) * c
+        self.n_good = len(good_idx)
 
     def densities(self, cand: np.ndarray) -> tuple[list[float], list[float]]:
         """(good pdf, bad pdf) at each candidate row (m, d)."""
         if not self.fast:
             return self.good.pdf(cand).tolist(), self.bad.pdf(cand).tolist()
-        k = self.table[self.bits[self.dims, cand].sum(axis=1)]  # (m, n_good + n_bad) kernel products
+        # each candidate's match pattern with every good and bad row, then its kernel product
+        k = self.table.take(np.add.reduce(self.bits.take(cand + self.offsets, 0), 1))  # (m, n_good + n_bad)
         ng = self.n_good
-        g = k[:, :ng].sum(axis=-1) / ng  # per-row pairwise sums, as over pdf's contiguous rows
-        b = k[:, ng:].sum(axis=-1) / (k.shape[1] - ng)
-        return g.tolist(), b.tolist()
+        g = np.add.reduce(k[:, :ng], 1)  # per-row pairwise sums, as over pdf's contiguous rows
+        b = np.add.reduce(k[:, ng:], 1)
+        return np.true_divide(g, ng, g).tolist(), np.true_divide(b, k.shape[1] - ng, b).tolist()
 
     def propose(self, rng: np.random.Generator, num_samples: int) -> np.ndarray:
-        """The best of ``num_samples`` draws around good points by bad/good density (first on ties)."""
+        """The best of ``num_samples`` draws around good points by bad/good density (first on ties):
+        ``CategoricalKDE.sample``'s draws (keep each op with prob 1-bw, else uniform), written into
+        the drawn rows in place."""
         good = self.good
-        rows = good.data[rng.integers(0, len(good.data), num_samples)]
-        keep = rng.random(rows.shape) < self.keep_p
-        cand = np.where(keep, rows, rng.integers(0, good.n_choices, rows.shape)).astype(rows.dtype)
+        cand = good.data[rng.integers(0, len(good.data), num_samples)]
+        replace = np.greater_equal(rng.random(cand.shape), self.keep_p)  # = not (u < 1 - bw)
+        np.copyto(cand, rng.integers(0, good.n_choices, cand.shape), "unsafe", replace)
         g, b = self.densities(cand)
         scores = [max(bi, 1e-32) / max(gi, 1e-32) for gi, bi in zip(g, b)]
         return cand[scores.index(min(scores))]
