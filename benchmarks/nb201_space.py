@@ -130,11 +130,11 @@ class NB201Space:
 
     def mutate(self, codes: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         """One edge (node-first choice, as NB201's REA) gets a different op."""
-        child = np.array(codes, dtype=np.int8, copy=True)
+        row = np.asarray(codes).tolist()
         u0, u1 = rng.random(2).tolist()  # one draw for the edge (node-first probabilities), one for the op
         edge = bisect.bisect_right(_EDGE_CUM_LIST, u0)  # = np.searchsorted(_EDGE_CUM, u0, "right")
-        child[edge] = (int(child[edge]) + 1 + int(u1 * (N_OPS - 1))) % N_OPS
-        return child
+        row[edge] = (row[edge] + 1 + int(u1 * (N_OPS - 1))) % N_OPS
+        return np.array(row, dtype=np.int8)
 
     def neighbours(self, codes: np.ndarray) -> np.ndarray:
         """All 24 cells one op change away."""

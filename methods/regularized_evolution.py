@@ -36,11 +36,15 @@ class RegularizedEvolution:
             val = evaluator.evaluate(codes)
             if val == val:  # not NaN
                 self.population.append((codes, val))
+        pop = self.population
         while True:
-            picks = rng.integers(0, len(self.population), size=cfg.sample_size)
-            parent = max((self.population[i] for i in picks), key=lambda m: m[1])[0]
-            child = self.space.mutate(parent, rng)
+            best = None  # the first fittest of the tournament, as max(..., key=val) picks it
+            for i in rng.integers(0, len(pop), size=cfg.sample_size).tolist():
+                member = pop[i]
+                if best is None or member[1] > best[1]:
+                    best = member
+            child = self.space.mutate(best[0], rng)
             val = evaluator.evaluate(child)
             if val == val:
-                self.population.append((child, val))
-                self.population.popleft()
+                pop.append((child, val))
+                pop.popleft()
