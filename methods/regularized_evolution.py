@@ -36,11 +36,14 @@ class RegularizedEvolution:
             val = evaluator.evaluate(codes)
             if val == val:  # not NaN
                 self.population.append((codes, val))
-        pop = self.population
+        pop, draw = self.population, rng.integers
         while True:
+            # sample_size picks with replacement, one scalar draw each: the same numbers as one
+            # draw of that size (bounded integers come one at a time off the same stream) without
+            # the size handling, which costs more than the draws
             best = None  # the first fittest of the tournament, as max(..., key=val) picks it
-            for i in rng.integers(0, len(pop), size=cfg.sample_size).tolist():
-                member = pop[i]
+            for _ in range(cfg.sample_size):
+                member = pop[draw(0, len(pop))]
                 if best is None or member[1] > best[1]:
                     best = member
             child = self.space.mutate(best[0], rng)
