@@ -65,6 +65,9 @@ class NB201Task:
         self._report_valid = table.column(dataset, "valid_acc", 200)
         self._report_test = table.column(self._test_ds, "test_acc", 200)
         self._report_test_mode = report_test
+        # the same numbers as Python lists, for evaluate_one (a list item is a ready Python float)
+        self._one = {f: (self._val[f].tolist(), self._cost[f].tolist()) for f in self._val}
+        self._report_lists = (self._report_valid.tolist(), self._report_test.tolist())
         # images for weight-sharing methods (EvNAS, EDNAS): "same" = this dataset's own NB201 splits
         self.images = dataset if images == "same" else images
         self._images_root, self._train_images = images_root, train_images
@@ -87,6 +90,18 @@ class NB201Task:
         epochs = self._epochs[fidelity] if len(idx) == 1 else np.full(len(idx), fidelity)
         return Outcome(val=val, cost_s=self._cost[fidelity][idx], epochs=epochs,
                        report_valid=self._report_valid[idx], report_test=self._report_test[idx], index=idx)
+
+    def evaluate_one(self, codes: np.ndarray, fidelity: float) -> tuple[float, float, float, float, float, int]:
+        """One row (n_dims,) as Python scalars (val, cost_s, epochs, report_valid, report_test, index):
+        the metered evaluator's per-query path, with ``evaluate``'s numbers and errors but no arrays."""
+        idx = self.space.index_one(codes)
+        vals, costs = self._one[fidelity]
+        val = vals[idx]
+        if val != val:
+            raise DataError(f"the NB201 data has no {self.dataset} validation accuracy at {fidelity:g} "
+                            f"epochs for arch {idx}")
+        rv, rt = self._report_lists
+        return val, costs[idx], float(fidelity), rv[idx], rt[idx], idx
 
     def report(self, codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         idx = self.space.index(codes)

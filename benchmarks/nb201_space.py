@@ -21,6 +21,7 @@ _PLACE = 5 ** np.arange(5, -1, -1)  # odometer digit weights, edge 0 most signif
 _EDGE_PROB = np.array([1 / 3, 1 / 6, 1 / 6, 1 / 9, 1 / 9, 1 / 9])
 _EDGE_CUM = np.cumsum(_EDGE_PROB)[:-1]
 _EDGE_CUM_LIST = _EDGE_CUM.tolist()
+_INT8 = np.dtype(np.int8)
 
 
 def shuffled_positions() -> np.ndarray:
@@ -70,6 +71,8 @@ class NB201Space:
         self._idx2pos = shuffled_positions()
         self._pos2idx = np.empty(N_ARCHS, dtype=np.int64)
         self._pos2idx[self._idx2pos] = np.arange(N_ARCHS)
+        self._pos2idx_list = self._pos2idx.tolist()
+        self._int8_index: dict[bytes, int] | None = None  # built on first use by index_one
 
     def check(self, codes: np.ndarray) -> np.ndarray:
         codes = np.asarray(codes)
@@ -89,6 +92,24 @@ class NB201Space:
         if wide.size and wide.view(np.uint64).max() >= N_OPS:
             self.check(codes)
         return self._pos2idx[wide @ _PLACE]
+
+    def index_one(self, codes: np.ndarray) -> int:
+        """Official index of one code row (n_dims,) without numpy calls: the per-query hot path, where
+        six digits do not pay numpy's per-call cost (int8 rows: a dict keyed by their bytes; other
+        integer rows: the odometer position in Python). Same answer and errors as ``index``."""
+        if codes.dtype is _INT8 and codes.shape == (N_EDGES,):  # what sample and mutate return
+            lookup = self._int8_index
+            if lookup is None:  # row bytes -> index, for all cells (a few ms, once)
+                raw = self.all_codes().tobytes()
+                lookup = self._int8_index = {raw[i * N_EDGES:(i + 1) * N_EDGES]: i for i in range(N_ARCHS)}
+            index = lookup.get(codes.tobytes())
+            if index is not None:
+                return index
+        elif codes.dtype.kind in "iu" and codes.shape == (N_EDGES,):
+            a, b, c, d, e, f = row = codes.tolist()
+            if min(row) >= 0 and max(row) < N_OPS:
+                return self._pos2idx_list[((((a * 5 + b) * 5 + c) * 5 + d) * 5 + e) * 5 + f]
+        return int(self.index(codes.reshape(1, -1))[0])  # raises, naming the fault
 
     def from_index(self, index: np.ndarray | int) -> np.ndarray:
         idx = np.asarray(index, dtype=np.int64)
@@ -120,11 +141,11 @@ class NB201Space:
 
     def mutate(self, codes: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         """One edge (node-first choice, as NB201's REA) gets a different op."""
-        child = np.array(codes, dtype=np.int8, copy=True)
+        row = np.asarray(codes).tolist()
         u0, u1 = rng.random(2).tolist()  # one draw for the edge (node-first probabilities), one for the op
         edge = bisect.bisect_right(_EDGE_CUM_LIST, u0)  # = np.searchsorted(_EDGE_CUM, u0, "right")
-        child[edge] = (int(child[edge]) + 1 + int(u1 * (N_OPS - 1))) % N_OPS
-        return child
+        row[edge] = (row[edge] + 1 + int(u1 * (N_OPS - 1))) % N_OPS
+        return np.array(row, dtype=np.int8)
 
     def neighbours(self, codes: np.ndarray) -> np.ndarray:
         """All 24 cells one op change away."""

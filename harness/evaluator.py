@@ -41,6 +41,10 @@ class MeteredEvaluator:
         self._t0 = time.perf_counter() - (float(replay["wall_s"][-1]) if replay is not None and len(replay) else 0.0)
         self.spent = Spent()
         self.exhausted = False
+        # a task may answer one row as Python scalars (``evaluate_one``): no arrays per query
+        # (not under lockstep: there every answer goes through ``agree``)
+        self._fast = getattr(task, "evaluate_one", None) if constraint is None and agree is None else None
+        self._n_dims = task.space.n_dims
 
     # what a method may read
     @property
@@ -85,12 +89,21 @@ class MeteredEvaluator:
         """
         codes = np.asarray(codes)
         single = codes.ndim == 1
+        if single and self._fast is not None and codes.shape[0] == self._n_dims:  # the hot path: one row
+            fid = self._fidelity(fidelity)
+            if self.exhausted:
+                raise BudgetExhausted
+            if self._replay is not None and self._pos < len(self._replay):
+                return np.float64(self._replayed(codes, fid, KIND_QUERY))
+            val, cost, epochs, rvalid, rtest, index = self._fast(codes, fid)
+            self._charge_or_stop(cost, epochs, count=1)
+            self._recorder.append_row(codes, index, fid, cost, self.spent.cost_s, epochs, val, rvalid, rtest,
+                                      time.perf_counter() - self._t0, KIND_QUERY)
+            return np.float64(val)
         codes2 = codes.reshape(1, -1) if single else codes
         if codes2.shape[1] != self._task.space.n_dims:
             raise ArchError(f"expected codes with {self._task.space.n_dims} entries, got shape {codes.shape}")
-        fid = self._task.default_fidelity if fidelity is None else float(fidelity)
-        if fid not in self._task.fidelities:
-            raise ArchError(f"fidelity {fid} not offered by {self._task.name}; offered: {self._task.fidelities}")
+        fid = self._fidelity(fidelity)
         if self.exhausted:
             raise BudgetExhausted
         if single:
@@ -99,6 +112,12 @@ class MeteredEvaluator:
         for i, c in enumerate(codes2):
             vals[i] = self._one(c, fid)
         return vals
+
+    def _fidelity(self, fidelity: float | None) -> float:
+        fid = self._task.default_fidelity if fidelity is None else float(fidelity)
+        if fid not in self._task.fidelities:
+            raise ArchError(f"fidelity {fid} not offered by {self._task.name}; offered: {self._task.fidelities}")
+        return fid
 
     def _one(self, codes: np.ndarray, fid: float) -> float:
         if self._constraint is not None and not self.feasible(codes)[0]:

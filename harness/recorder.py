@@ -124,6 +124,7 @@ class Recorder:
         self._written = 0 if existing is None else len(existing)
         self._last_flush = time.perf_counter()
         self._file: h5py.File | None = None
+        self._sunk: Trajectory | None = None  # the trajectory handed to the sink (the run is over)
         # a new file is written at the first flush (tabular runs: once, at close); flush_s=0 writes it now
         self._pending = existing is None
         if existing is None:
@@ -214,6 +215,8 @@ class Recorder:
 
     def trajectory(self) -> Trajectory:
         """Everything recorded (resumed rows included), without reading the file back."""
+        if self._sunk is not None:
+            return self._sunk
         codes, cols = self._session()
         base = self._existing
         if base is None or len(base) == 0:
@@ -226,6 +229,7 @@ class Recorder:
             traj = self.trajectory()
             traj.attrs.update({**(extra_attrs or {}), "status": STATUS_COMPLETE})
             self.location = self.sink.add(self.path.parent, traj)
+            self._sunk = traj
             return
         if self._pending:  # one write for a run that never flushed
             self._write_new(STATUS_COMPLETE if complete else STATUS_RUNNING, extra_attrs or {})

@@ -107,9 +107,10 @@ def _on_disk(path: Path, attrs: dict[str, Any]) -> tuple[str | None, Trajectory 
 
 
 def _summary(method: str, task: Task, seed: int, path: Path | str, traj: Any) -> dict[str, Any]:
-    return {"method": method, "dataset": task.attrs()["dataset"], "benchmark": task.attrs()["benchmark"],
+    attrs = task.attrs()
+    return {"method": method, "dataset": attrs["dataset"], "benchmark": attrs["benchmark"],
             "seed": int(seed), "path": str(path), "n_evals": int((traj["kind"] == 0).sum()),
-            "cost_unit": task.attrs()["cost_unit"], **final_incumbent(traj),
+            "cost_unit": attrs["cost_unit"], **final_incumbent(traj),
             # a one-shot method's own training, charged in measured seconds (NB201 paper's "search (s)")
             "train_cost_s": float(traj["cost_s"][traj["kind"] == KIND_CHARGE].sum())}
 
@@ -168,9 +169,13 @@ def _work_chunk(spec: CompareSpec, tasks: dict[str, Task], jobs: list[tuple[str,
     under torchrun: the other ranks write nothing)."""
     sink = PackWriter(spec.flush_s) if lock is None or lock.main else None
     out = []
+    folders: dict[tuple[str, str], Path] = {}  # run_path's folder, built once per (dataset, method)
     try:
         for ds, m, s in jobs:
-            out.append(run_one(m, tasks[ds], spec.budget, s, run_path(spec.out, spec.benchmark, ds, m, s),
+            folder = folders.get((ds, m))
+            if folder is None:
+                folder = folders[(ds, m)] = run_path(spec.out, spec.benchmark, ds, m, s).parent
+            out.append(run_one(m, tasks[ds], spec.budget, s, folder / f"seed-{s}.h5",
                                spec.method_configs.get(m), spec.flush_s, spec.constraint, sink=sink, lock=lock))
     finally:
         if sink is not None:

@@ -63,7 +63,9 @@ def incumbent_rows(traj: Trajectory) -> np.ndarray:
         # fast path for single-fidelity black-box runs: running arg-max of val
         v = np.where(np.isnan(val), -np.inf, val)
         best = np.maximum.accumulate(v)
-        is_new = np.r_[True, best[1:] > best[:-1]]
+        is_new = np.empty(n, dtype=bool)
+        is_new[0] = True
+        np.greater(best[1:], best[:-1], out=is_new[1:])
         return np.maximum.accumulate(np.where(is_new, np.arange(n), 0))
     best, best_fid, final = -1, -np.inf, -1
     for i in range(n):

@@ -58,14 +58,18 @@ def fast_fit(data: np.ndarray, n_choices: int, min_bandwidth: float) -> Categori
     array (so the same summation order and bits); clip as max/min (bandwidths are never NaN)."""
     n, d = data.shape
     x = data.astype(float)
-    mean = np.add.reduce(x, axis=0, keepdims=True)
-    np.true_divide(mean, n, out=mean)
-    np.subtract(x, mean, out=x)
-    np.square(x, out=x)
-    var = np.add.reduce(x, axis=0)
-    np.true_divide(var, n, out=var)
-    bw = 1.06 * np.sqrt(var, out=var) * n ** (-1.0 / (4 + d))
-    return CategoricalKDE(data, np.minimum(np.maximum(bw, min_bandwidth), 1.0), n_choices)
+    mean = np.add.reduce(x, 0, None, None, True)  # axis, dtype, out, keepdims (positional: cheaper calls)
+    np.true_divide(mean, n, mean)
+    np.subtract(x, mean, x)
+    np.square(x, x)
+    bw = np.add.reduce(x, 0)
+    np.true_divide(bw, n, bw)
+    np.sqrt(bw, bw)
+    np.multiply(bw, 1.06, bw)  # 1.06 * std * n^(-1/(4+d)), left to right
+    np.multiply(bw, n ** (-1.0 / (4 + d)), bw)
+    np.maximum(bw, min_bandwidth, out=bw)
+    np.minimum(bw, 1.0, out=bw)
+    return CategoricalKDE(data, bw, n_choices)
 
 
 class _Budget:
@@ -81,6 +85,7 @@ class _Budget:
         self.losses = np.empty(capacity)
         self.bits = np.zeros((n_dims, n_choices, capacity), np.intp)
         self.dims, self.pow2 = np.arange(n_dims), 1 << np.arange(n_dims)
+        self.offsets = self.dims * n_choices  # row j*c + v of the (d*c, n) view of bits: dim j, op v
 
     def add(self, row: np.ndarray, loss: float) -> None:
         n = self.n
@@ -110,42 +115,49 @@ class _Fitted:
     pdf's exact summands, and they are summed over the same contiguous rows as pdf's mean.
     """
 
-    def __init__(self, obs: _Budget, n: int, good_idx: np.ndarray, good: CategoricalKDE, bad_idx: np.ndarray,
+    def __init__(self, obs: _Budget, n: int, rows: np.ndarray, n_good: int, good: CategoricalKDE,
                  bad: CategoricalKDE, patterns: np.ndarray | None, reuse: "_Fitted | None") -> None:
-        self.n, self.good_idx, self.bad_idx, self.good, self.bad = n, good_idx, bad_idx, good, bad
-        self.keep_p = 1.0 - good.bw
+        """``rows``: the good rows then the bad rows (observation indices), ``n_good`` of them good."""
+        self.n, self.good_idx, self.bad_idx, self.good, self.bad = n, rows[:n_good], rows[n_good:], good, bad
+        self.keep_p = reuse.keep_p if reuse is not None else 1.0 - good.bw
         self.fast = patterns is not None
         if patterns is None:
             return
         self.good_table = reuse.good_table if reuse is not None else _table(good, patterns)
-        self.table = np.concatenate([self.good_table, _table(bad, patterns)])
-        self.bits = obs.bits[:, :, np.concatenate([good_idx, bad_idx])]  # (d, c, n_good + n_bad)
-        self.bits[0, :, len(good_idx):] += len(patterns)  # bad rows look up the second table
-        self.dims, self.n_good = obs.dims, len(good_idx)
+        self.table = np.concatenate((self.good_table, _table(bad, patterns)))
+        bits = obs.bits[:, :, rows]  # (d, c, n_good + n_bad)
+        bits[0, :, n_good:] += len(patterns)  # bad rows look up the second table
+        d, c = bits.shape[:2]
+        self.bits = bits.reshape(d * c, -1)  # row j*c + v: dim j has op v
+        self.offsets = obs.offsets
+        self.n_good = n_good
 
     def densities(self, cand: np.ndarray) -> tuple[list[float], list[float]]:
         """(good pdf, bad pdf) at each candidate row (m, d)."""
         if not self.fast:
             return self.good.pdf(cand).tolist(), self.bad.pdf(cand).tolist()
-        k = self.table[self.bits[self.dims, cand].sum(axis=1)]  # (m, n_good + n_bad) kernel products
+        # each candidate's match pattern with every good and bad row, then its kernel product
+        k = self.table.take(np.add.reduce(self.bits.take(cand + self.offsets, 0), 1))  # (m, n_good + n_bad)
         ng = self.n_good
-        g = k[:, :ng].sum(axis=-1) / ng  # per-row pairwise sums, as over pdf's contiguous rows
-        b = k[:, ng:].sum(axis=-1) / (k.shape[1] - ng)
-        return g.tolist(), b.tolist()
+        g = np.add.reduce(k[:, :ng], 1)  # per-row pairwise sums, as over pdf's contiguous rows
+        b = np.add.reduce(k[:, ng:], 1)
+        return np.true_divide(g, ng, g).tolist(), np.true_divide(b, k.shape[1] - ng, b).tolist()
 
     def propose(self, rng: np.random.Generator, num_samples: int) -> np.ndarray:
-        """The best of ``num_samples`` draws around good points by bad/good density (first on ties)."""
+        """The best of ``num_samples`` draws around good points by bad/good density (first on ties):
+        ``CategoricalKDE.sample``'s draws (keep each op with prob 1-bw, else uniform), written into
+        the drawn rows in place."""
         good = self.good
-        rows = good.data[rng.integers(0, len(good.data), num_samples)]
-        keep = rng.random(rows.shape) < self.keep_p
-        cand = np.where(keep, rows, rng.integers(0, good.n_choices, rows.shape)).astype(rows.dtype)
+        cand = good.data[rng.integers(0, len(good.data), num_samples)]
+        replace = np.greater_equal(rng.random(cand.shape), self.keep_p)  # = not (u < 1 - bw)
+        np.copyto(cand, rng.integers(0, good.n_choices, cand.shape), "unsafe", replace)
         g, b = self.densities(cand)
         scores = [max(bi, 1e-32) / max(gi, 1e-32) for gi, bi in zip(g, b)]
         return cand[scores.index(min(scores))]
 
 
 def _table(kde: CategoricalKDE, patterns: np.ndarray) -> np.ndarray:
-    return np.where(patterns, 1.0 - kde.bw, kde.bw / (kde.n_choices - 1)).prod(axis=-1)
+    return np.multiply.reduce(np.where(patterns, 1.0 - kde.bw, kde.bw / (kde.n_choices - 1)), -1)  # = .prod(-1)
 
 
 class KDEModel:
@@ -191,16 +203,16 @@ class KDEModel:
     def _fit(self, budget: float, n: int) -> _Fitted:
         """The pair for a budget's first n observations, exactly as refitting per result made it."""
         obs = self.obs[budget]
-        order = np.argsort(obs.losses[:n], kind="stable")
         n_good, n_bad = self._split(n)
-        good_idx, bad_idx = order[:n_good], order[n_good:n_good + n_bad]
+        rows = obs.losses[:n].argsort(kind="stable")[:n_good + n_bad]  # good rows, then bad rows
+        good_idx = rows[:n_good]
         last = self._fitted.get(budget)
         if last is not None and last.good_idx.tobytes() == good_idx.tobytes():
             good, reuse = last.good, last
         else:
             good, reuse = fast_fit(obs.codes[good_idx], self.n_choices, self.min_bandwidth), None
-        bad = fast_fit(obs.codes[bad_idx], self.n_choices, self.min_bandwidth)
-        return _Fitted(obs, n, good_idx, good, bad_idx, bad, self._patterns, reuse)
+        bad = fast_fit(obs.codes[rows[n_good:]], self.n_choices, self.min_bandwidth)
+        return _Fitted(obs, n, rows, n_good, good, bad, self._patterns, reuse)
 
     def propose(self, rng: np.random.Generator) -> np.ndarray | None:
         """The best of ``num_samples`` candidates by bad/good density, or None without a model."""

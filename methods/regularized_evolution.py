@@ -36,11 +36,18 @@ class RegularizedEvolution:
             val = evaluator.evaluate(codes)
             if val == val:  # not NaN
                 self.population.append((codes, val))
+        pop, draw = self.population, rng.integers
         while True:
-            picks = rng.integers(0, len(self.population), size=cfg.sample_size)
-            parent = max((self.population[i] for i in picks), key=lambda m: m[1])[0]
-            child = self.space.mutate(parent, rng)
+            # sample_size picks with replacement, one scalar draw each: the same numbers as one
+            # draw of that size (bounded integers come one at a time off the same stream) without
+            # the size handling, which costs more than the draws
+            best = None  # the first fittest of the tournament, as max(..., key=val) picks it
+            for _ in range(cfg.sample_size):
+                member = pop[draw(0, len(pop))]
+                if best is None or member[1] > best[1]:
+                    best = member
+            child = self.space.mutate(best[0], rng)
             val = evaluator.evaluate(child)
             if val == val:
-                self.population.append((child, val))
-                self.population.popleft()
+                pop.append((child, val))
+                pop.popleft()

@@ -62,6 +62,17 @@ def test_bad_codes_and_indices(space):
         space.from_index(15625)
 
 
+def test_index_one_matches_index(space):
+    """The per-query path (dict on int8 bytes, Python odometer otherwise) gives index's answers and errors."""
+    codes = space.all_codes()
+    assert [space.index_one(c) for c in codes] == list(range(N_ARCHS))
+    assert [space.index_one(c.astype(np.int64)) for c in codes[::97]] == list(range(0, N_ARCHS, 97))
+    for bad in (np.array([0, 0, 0, 0, 0, 5], np.int8), np.array([0, 0, 0, 0, 0, -1], np.int8),
+                np.array([0, 0, 0, 0, 0, 9]), np.zeros(6), np.zeros(5, np.int8)):
+        with pytest.raises(ArchError):
+            space.index_one(bad)
+
+
 def test_mutation_changes_exactly_one_edge_node_first(space):
     rng = np.random.default_rng(0)
     parent = space.sample(rng, 1)[0]

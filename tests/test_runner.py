@@ -70,25 +70,32 @@ class _Interrupt(Exception):
     pass
 
 
+def _die_after(monkeypatch, task_cls, n: int) -> None:
+    """The task's queries (both the batch ``evaluate`` and the per-row ``evaluate_one``) raise
+    _Interrupt after n answers: a kill in the middle of a run."""
+    calls = {"n": 0}
+    for name in ("evaluate", "evaluate_one"):
+        real = getattr(task_cls, name)
+
+        def dying(self, codes, fidelity, real=real):
+            calls["n"] += 1
+            if calls["n"] > n:
+                raise _Interrupt
+            return real(self, codes, fidelity)
+
+        monkeypatch.setattr(task_cls, name, dying)
+
+
 def test_killed_run_resumes_to_the_same_trajectory(nb201_task, tmp_path, monkeypatch):
     task = nb201_task("cifar10-valid")
     ref = read_trajectory(Path(run_one("regularized_evolution", task, BUDGET, 5, tmp_path / "ref.h5")["path"]))
     path = tmp_path / "killed.h5"
-    real = type(task).evaluate
-    calls = {"n": 0}
-
-    def dying(self, codes, fidelity):
-        calls["n"] += 1
-        if calls["n"] > 40:
-            raise _Interrupt
-        return real(self, codes, fidelity)
-
-    monkeypatch.setattr(type(task), "evaluate", dying)
+    _die_after(monkeypatch, type(task), 40)
     with pytest.raises(_Interrupt):
         run_one("regularized_evolution", task, BUDGET, 5, path, flush_s=0)
     partial = read_trajectory(path)
     assert len(partial) == 40 and partial.attrs["status"] == "running"
-    monkeypatch.setattr(type(task), "evaluate", real)
+    monkeypatch.undo()
     resumed = read_trajectory(Path(run_one("regularized_evolution", task, BUDGET, 5, path)["path"]))
     assert np.array_equal(resumed.codes, ref.codes)
     assert np.array_equal(resumed["cum_cost_s"], ref["cum_cost_s"])
@@ -180,16 +187,7 @@ def test_interrupted_study_keeps_packed_runs_and_resumes(nb201_data, harness_cac
     from reports.load import load_runs
 
     ref = compare(_spec(tmp_path / "ref", nb201_data, harness_cache, workers=2))
-    real = NB201Task.evaluate
-    calls = {"n": 0}
-
-    def dying(self, codes, fidelity):
-        calls["n"] += 1
-        if calls["n"] > 450:  # ~4.5 random-search runs in
-            raise _Interrupt
-        return real(self, codes, fidelity)
-
-    monkeypatch.setattr(NB201Task, "evaluate", dying)
+    _die_after(monkeypatch, NB201Task, 450)  # ~4.5 random-search runs in
     out = tmp_path / "study"
     with pytest.raises(_Interrupt):
         compare(_spec(out, nb201_data, harness_cache))
@@ -197,7 +195,7 @@ def test_interrupted_study_keeps_packed_runs_and_resumes(nb201_data, harness_cac
     partial = list(out.rglob("seed-*.h5"))
     assert len(packed) == 4 and len(partial) == 1
     assert read_trajectory(partial[0]).attrs["status"] == "running"
-    monkeypatch.setattr(NB201Task, "evaluate", real)
+    monkeypatch.undo()
     resumed = compare(_spec(out, nb201_data, harness_cache))
     assert [r["skipped"] for r in resumed].count(True) == 4
     key = lambda r: (r["method"], r["seed"], r["report_test"], r["cost_s"], r["n_evals"])  # noqa: E731

@@ -45,3 +45,33 @@ def test_update_sign_follows_advantage() -> None:
 
 def test_nb201_run(nb201_task, tmp_path) -> None:
     check_cost_and_determinism("reinforce", nb201_task("cifar10-valid"), tmp_path)
+
+
+def _plain_step(theta, m, v, t, grad, lr=0.5, b1=0.9, b2=0.999, eps=1e-8):
+    """Adam as plain numpy expressions: the reference the in-place ``Adam.step`` must match."""
+    m = b1 * m + (1 - b1) * grad
+    v = b2 * v + (1 - b2) * grad * grad
+    denom = np.sqrt(v) / np.sqrt(1 - b2 ** t) + eps
+    return theta - lr / (1 - b1 ** t) * m / denom, m, v
+
+
+def test_in_place_step_matches_plain_expressions_bit_for_bit() -> None:
+    from methods.reinforce import softmax
+
+    space, rng = NB201Space(), np.random.default_rng(3)
+    m = Reinforce(space, np.random.default_rng(7), Config())
+    theta, mom, var = m.theta.copy(), np.zeros((6, 5)), np.zeros((6, 5))
+    base = EMABaseline(0.9)
+    for t in range(1, 80):
+        p = softmax(theta)
+        assert np.array_equal(m.probs(), p)
+        codes = m.sample()
+        ref = np.minimum((np.cumsum(p, axis=1) < m._u).sum(axis=1), 4)  # bisect_left on the cdf, capped
+        assert np.array_equal(codes, ref)
+        reward = float(rng.uniform(80, 92))
+        grad = p.copy()
+        grad[np.arange(6), codes] -= 1.0
+        grad *= reward - base.update(reward)
+        theta, mom, var = _plain_step(theta, mom, var, t, grad)
+        m.update(codes, reward)
+        assert np.array_equal(m.theta, theta) and np.array_equal(m.adam.m, mom) and np.array_equal(m.adam.v, var)
