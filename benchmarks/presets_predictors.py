@@ -2,7 +2,8 @@
 
 ``nb201-predictors``: the NB201 paper's protocol (hp=12 validation queries, 12,000 simulated seconds
 per run, hp=200 accuracies reported), 50 seeds on cifar10-valid and cifar100. The predictors' CV
-Kendall tau is off here (``tau_folds=0``) to keep the study at ~20 s per run on one core.
+Kendall tau is off here (``tau_folds=0``) to keep the study short: ~4 s per predictor_evolution run
+and ~3 s per pnas run on one core (measured on 3 seeds, cifar10-valid).
 
 ``darts-predictors``: S1 with real training (pnas.md / predictor_evolution.md "S1"): every child is
 the DARTS search network (8 cells, C=16) trained 20 epochs (the PNAS paper's E) with the DARTS
