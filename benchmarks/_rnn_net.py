@@ -31,6 +31,21 @@ def _mask(shape: tuple[int, ...], drop: float, gen: torch.Generator, like: torch
     return (torch.rand(shape, generator=gen) < keep).to(like.dtype).div_(keep).to(like.device)
 
 
+Columns = tuple[int, slice]  # (columns of the global batch, the ones this process runs)
+
+
+def _col_mask(shape: tuple[int, ...], axis: int, drop: float, gen: torch.Generator, like: torch.Tensor,
+              columns: Columns | None) -> torch.Tensor:
+    """``_mask`` whose ``axis`` is the batch: with ``columns`` it is drawn for the whole global batch
+    and this process's columns are cut out, so the generator advances as in one process."""
+    if columns is None:
+        return _mask(shape, drop, gen, like)
+    full = list(shape)
+    full[axis] = columns[0]
+    part = columns[1]
+    return _mask(tuple(full), drop, gen, like).narrow(axis, part.start, part.stop - part.start)
+
+
 class RNNCell(nn.Module):
     """One recurrent cell along a path of codes (``set_path``); ``search`` adds the supernet's BN."""
 
@@ -67,14 +82,15 @@ class RNNCell(nn.Module):
             self.calls += 1
         return torch.stack(states[1:]).mean(0)
 
-    def forward(self, inputs: torch.Tensor, h: torch.Tensor, gen: torch.Generator | None) -> torch.Tensor:
+    def forward(self, inputs: torch.Tensor, h: torch.Tensor, gen: torch.Generator | None,
+                columns: Columns | None = None) -> torch.Tensor:
         if self.path is None:
             raise RuntimeError("set_path before running the RNN cell")
         B = inputs.shape[1]
         x_mask = h_mask = None
         if self.training and gen is not None:
-            x_mask = _mask((B, inputs.shape[2]), self.dropoutx, gen, inputs) if self.dropoutx else None
-            h_mask = _mask((B, self.nhid), self.dropouth, gen, inputs) if self.dropouth else None
+            x_mask = _col_mask((B, inputs.shape[2]), 0, self.dropoutx, gen, inputs, columns) if self.dropoutx else None
+            h_mask = _col_mask((B, self.nhid), 0, self.dropouth, gen, inputs, columns) if self.dropouth else None
         outs = []
         for t in range(inputs.shape[0]):
             h = self.step(inputs[t], h, x_mask, h_mask)
@@ -96,6 +112,8 @@ class RNNModel(nn.Module):
         self.decoder.bias.data.zero_()
         self.nhid, self.dropout, self.dropouti, self.dropoute = nhid, dropout, dropouti, dropoute
         self.gen: torch.Generator | None = None  # dropout masks; set by whoever trains the model
+        # data-parallel: the inputs are these columns of a wider global batch (masks drawn for all of it)
+        self.columns: Columns | None = None
 
     def set_path(self, codes: np.ndarray) -> None:
         self.cell.set_path(codes)
@@ -111,9 +129,11 @@ class RNNModel(nn.Module):
             weight = weight * _mask((weight.shape[0], 1), self.dropoute, self.gen, weight)
         emb = F.embedding(tokens, weight)
         if drop and self.dropouti:  # locked (same mask at every time step)
-            emb = emb * _mask((1, emb.shape[1], emb.shape[2]), self.dropouti, self.gen, emb)
-        raw = self.cell(emb, h, self.gen)
-        out = raw * _mask((1, raw.shape[1], raw.shape[2]), self.dropout, self.gen, raw) if drop and self.dropout else raw
+            emb = emb * _col_mask((1, emb.shape[1], emb.shape[2]), 1, self.dropouti, self.gen, emb, self.columns)
+        raw = self.cell(emb, h, self.gen, self.columns)
+        out = raw
+        if drop and self.dropout:
+            out = raw * _col_mask((1, raw.shape[1], raw.shape[2]), 1, self.dropout, self.gen, raw, self.columns)
         logp = F.log_softmax(self.decoder(out), dim=-1)
         return logp, raw[-1], raw
 
@@ -159,14 +179,17 @@ def perplexity(loss: float) -> float:
 
 
 def train_step(model: RNNModel, opt: object, x: torch.Tensor, y: torch.Tensor, h: torch.Tensor, lr: float,
-               clip: float, beta: float) -> tuple[torch.Tensor, float]:
+               clip: float, beta: float,
+               reduce: Callable[[torch.Tensor], float] | None = None) -> tuple[torch.Tensor, float]:
     """One truncated-BPTT SGD step (loss + temporal activation regularisation, grad-norm clip);
-    returns the detached hidden state and the raw loss."""
+    returns the detached hidden state and the raw loss. ``reduce`` (data-parallel) runs between
+    backward and clipping: it averages the gradients over processes and returns the global loss."""
     opt.zero_grad()
     logp, h, raw = model(x, h.detach())
     loss = nll(logp, y)
     total = loss + beta * (raw[1:] - raw[:-1]).pow(2).mean() if beta and raw.shape[0] > 1 else loss
     total.backward()
+    value = float(loss.detach()) if reduce is None else reduce(loss)
     nn.utils.clip_grad_norm_(model.parameters(), clip)
     opt.step(lr)
-    return h.detach(), float(loss.detach())
+    return h.detach(), value

@@ -51,13 +51,16 @@ class Replicas:
         if len(mine):
             loss = F.cross_entropy(net(x), split.y[mine])
             loss.backward()
-        total = self._average_grads(net, len(mine) / n, loss)
+        total = self.average_grads(net, len(mine) / n, loss)
         nn.utils.clip_grad_norm_(net.parameters(), clip)
         opt.step()
         return total
 
-    def _average_grads(self, net: nn.Module, share: float, loss: torch.Tensor | None) -> float:
-        """grad <- sum over ranks of share * grad, in one all-reduce of [grads, has-grad flags, loss]."""
+    def average_grads(self, net: nn.Module, share: float, loss: torch.Tensor | None) -> float:
+        """grad <- sum over ranks of share * grad, in one all-reduce of [grads, has-grad flags, loss];
+        returns the share-weighted loss summed over ranks. ``share`` is this rank's fraction of the
+        global batch (images for the CNN step, token columns for the RNN step), so the result is the
+        full batch's mean gradient. Shared by every data-parallel step so they average alike."""
         params = [p for p in net.parameters() if p.requires_grad]
         device = params[0].device
         has = [p.grad is not None for p in params]

@@ -1,7 +1,8 @@
 """EDNAS recurrent cell search on Penn Treebank (Lee, Kim, Han, arXiv:1910.10397; methods/ednas.md, PTB
 row): structure and activation policy vectors trained by REINFORCE on c / perplexity of single-path
 children of a weight-sharing DARTS RNN supernet (``benchmarks/_rnn_net.py``). Needs the ``rnn`` space
-and a task lending token streams (``ptb-train``); the method never sees the test stream.
+and a task lending token streams (``ptb-train``); the method never sees the test stream. Under torchrun
+each rank runs its chunk of the batch columns (``methods/_rnn_replicas.py``); the ranks stay identical.
 """
 from __future__ import annotations
 
@@ -74,24 +75,27 @@ class EDNASRNN:
         from benchmarks._sgd import SGD
         from methods import _oneshot as one
         from methods._ednas_policy import Reinforce, rnn_policy
+        from methods._rnn_replicas import own, split_columns
 
         cfg = self.config
         data = evaluator.search_data()
         if not hasattr(data, "n_tokens"):
             raise HarnessError("ednas-rnn needs token streams from the task (benchmark ptb-train)")
-        self.train = batchify(data.train, cfg.batch).to(cfg.device)
-        self.valid = batchify(data.valid, cfg.batch).to(cfg.device)
-        self.select_data = batchify(data.valid, max(1, cfg.batch // 2)).to(cfg.device)
+        self.reps = one.replicas()  # None for one process: the plain code path
+        self.train = own(batchify(data.train, cfg.batch), self.reps).to(cfg.device)
+        self.valid = own(batchify(data.valid, cfg.batch), self.reps).to(cfg.device)
+        self.select_data = own(batchify(data.valid, max(1, cfg.batch // 2)), self.reps).to(cfg.device)
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(int(self.rng.integers(2**62)))
             self.net = RNNModel(data.n_tokens, cfg.nhid, cfg.dropout, cfg.dropouth, cfg.dropoutx, cfg.dropouti,
                                 cfg.dropoute, search=True).to(cfg.device)
         self.net.gen = torch.Generator().manual_seed(int(self.rng.integers(2**62)))
+        split_columns(self.net, cfg.batch, self.reps)
         self.policy = rnn_policy(self.net.gen)
         self.reinforce = Reinforce(self.policy, cfg.policy_lr, cfg.policy_betas, cfg.policy_weight_decay,
                                    cfg.baseline_decay)
         self.opt = SGD(self.net.parameters(), 0.0, False, cfg.weight_decay)
-        clock = one.Clock(evaluator, one.replicas())  # rank 0's seconds under torchrun (no data parallelism)
+        clock = one.Clock(evaluator, self.reps)  # rank 0's seconds under torchrun
         best = None
         try:  # the policy pass is forward-only over the valid stream
             one.alternate_epochs(clock, "ednas-rnn", cfg.epochs, self._weight_epoch, self._policy_epoch)
@@ -113,34 +117,35 @@ class EDNASRNN:
         return self.config.bptt if self.rng.random() < 0.95 else max(1, self.config.bptt // 2)
 
     def _weight_epoch(self) -> None:
-        """One pass over the train stream; every window trains a freshly sampled child (single path)."""
-        from benchmarks._rnn_net import chunks, train_step
+        """One pass over the train stream; every window trains a freshly sampled child (single path).
+        Under torchrun the BN running statistics end as rank 0's (each rank saw its own columns)."""
+        from benchmarks._rnn_net import chunks
+        from methods._oneshot import sync_buffers
+        from methods._rnn_replicas import train_step
 
         cfg = self.config
         self.net.train()
-        h = self.net.init_hidden(cfg.batch)
+        h = self.net.init_hidden(self.train.shape[1])
         for x, y in chunks(self.train, cfg.bptt, self._window):
             self.net.set_path(self.sample()[0])
-            h, loss = train_step(self.net, self.opt, x, y, h, cfg.lr * len(x) / cfg.bptt, cfg.grad_clip, cfg.beta)
+            h, loss = train_step(self.net, self.opt, x, y, h, cfg.lr * len(x) / cfg.bptt, cfg.grad_clip, cfg.beta,
+                                 self.reps)
             self.train_losses.append(loss)
+        sync_buffers(self.net, self.reps)
 
     def _reward(self, x: Any, y: Any, h: Any) -> tuple[float, Any]:
-        """c / perplexity of the current child on one window (eval mode, no weight update)."""
-        import torch
+        """c / perplexity of the current child on one window (eval mode, no weight update); under
+        torchrun the perplexity of all ranks' columns, the same number on every rank."""
+        from methods._rnn_replicas import mean_loss
 
-        from benchmarks._rnn_net import nll
-
-        self.net.eval()
-        with torch.no_grad():
-            logp, h, _ = self.net(x, h)
-            loss = float(nll(logp, y))
+        loss, h = mean_loss(self.net, x, y, h, self.reps)
         return self.config.reward_c / math.exp(min(loss, 700.0)), h
 
     def _policy_epoch(self) -> None:
         """REINFORCE step per valid window: sample, reward c / ppl, moving baseline, Adam."""
         from benchmarks._rnn_net import chunks
 
-        h = self.net.init_hidden(self.config.batch)
+        h = self.net.init_hidden(self.valid.shape[1])
         for x, y in chunks(self.valid, self.config.bptt):
             codes, choices = self.sample()
             self.net.set_path(codes)
