@@ -63,3 +63,17 @@ def test_result_is_close_to_one_process(runs):
     assert np.mean(a["train_losses"]) == pytest.approx(np.mean(one["train_losses"]), rel=0.05)
     first = len(one["rewards"]) // 2  # the first policy pass (later ones depend on the drifted weights)
     assert np.allclose(a["rewards"][:first], one["rewards"][:first], rtol=0.15)
+
+
+def test_a_rank_without_columns_fails_in_one_line():
+    import torch
+
+    from harness.distributed import Dist
+    from harness.errors import HarnessError
+    from methods._replicas import Replicas
+    from methods._rnn_replicas import own
+
+    data = torch.zeros(10, 3, dtype=torch.long)
+    assert own(data, Replicas(Dist(rank=1, world=2))).shape == (10, 1)  # columns 2..2 of 0..2
+    with pytest.raises(HarnessError, match="at least one column per rank: batch 3 < 4 ranks"):
+        own(data, Replicas(Dist(rank=3, world=4)))
