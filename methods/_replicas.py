@@ -1,4 +1,5 @@
-"""Data-parallel supernet training for the weight-sharing methods (EvNAS, EDNAS) under torchrun.
+"""Data-parallel supernet training for the weight-sharing methods (EvNAS, EDNAS; ednas-rnn through
+``methods/_rnn_replicas.py``) under torchrun.
 
 Every rank holds the same supernet and draws the same global batch from the same generator (the study
 runs in lockstep); each rank runs only its contiguous chunk of it. Gradients are averaged by hand (one
