@@ -139,6 +139,8 @@ class EDNASRNN:
         from methods._rnn_replicas import mean_loss
 
         loss, h = mean_loss(self.net, x, y, h, self.reps)
+        if not math.isfinite(loss):  # a diverged child: the worst reward (c / inf), and a fresh hidden
+            return 0.0, self.net.init_hidden(h.shape[0])  # state so the next child is not poisoned by NaN
         return self.config.reward_c / math.exp(min(loss, 700.0)), h
 
     def _policy_epoch(self) -> None:

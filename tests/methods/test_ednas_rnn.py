@@ -140,3 +140,15 @@ def test_ptb_train_options_and_metric_are_recorded(task):
     assert json.loads(attrs["recipe"])["epochs"] == 1 and attrs["n_test"] == 800
     with pytest.raises(HarnessError, match="unknown option"):
         make("synthetic-text", cache="/tmp", colour=1)
+
+
+def test_a_diverged_child_scores_worst_and_does_not_poison_the_next(runs, monkeypatch):
+    import methods._rnn_replicas as rr
+
+    inst = runs[0][0]
+    h = torch.full((4, CI["nhid"]), float("nan"))
+    monkeypatch.setattr(rr, "mean_loss", lambda net, x, y, h, reps: (float("nan"), h))
+    reward, h2 = inst._reward(None, None, h)
+    assert reward == 0.0 and h2.shape == h.shape and bool((h2 == 0).all())  # c / inf, fresh hidden state
+    monkeypatch.setattr(rr, "mean_loss", lambda net, x, y, h, reps: (2.0, h))
+    assert inst._reward(None, None, h2)[0] == pytest.approx(80.0 / math.exp(2.0))
