@@ -44,10 +44,20 @@ def test_ga_keeps_the_constraint_and_its_archive_best_never_drops(tmp_path):
     toy_task = ToyNB201Task()
     ev = _evaluator(toy_task, tmp_path, constraint=Constraint("convs", 2))
     m = PredictorEvolution(toy_task.space, np.random.default_rng(0), Config(**{**SMALL, "generations": 30}))
-    m.codes, m.vals, m.predictor = list(toy_task.space.sample(np.random.default_rng(1), 12)), list(range(12)), _Mock()
+    seen: list[np.ndarray] = []
+
+    class _Recording(_Mock):
+        def predict(self, codes: np.ndarray) -> np.ndarray:
+            seen.append(super().predict(codes))
+            return seen[-1]
+
+    m.codes, m.vals, m.predictor = list(toy_task.space.sample(np.random.default_rng(1), 12)), list(range(12)), _Recording()
     cand, pred = m.evolve(ev)
     assert np.all(toy_task.resource(cand, "convs") <= 2)
     assert np.all(np.diff(m.best_archive) >= 0)
+    # independently of the method's own record: the archive's best is the best predicted so far
+    assert len(seen) == 30
+    np.testing.assert_array_equal(m.best_archive, np.maximum.accumulate([f.max() for f in seen]))
     np.testing.assert_array_equal(pred, _Mock().predict(cand))
 
 
