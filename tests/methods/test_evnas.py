@@ -247,3 +247,33 @@ def test_next_generation_children_come_row_wise_from_their_two_winners_then_muta
             changed, rows = changed + hit.sum(), rows + hit.size
     assert set(log["sizes"]) == {T}
     assert abs(changed / rows - m) < 0.012  # 60 x 11 x 28 rows
+
+
+@pytest.mark.parametrize("space", ["nb201", "darts"])
+def test_supernet_edges_mix_with_the_decoded_weights(space, monkeypatch):
+    """Check 1 at the supernet: after ``set_weights`` every mixed edge of every cell runs with its own
+    row of softmax(mask) (S1: normal rows in normal cells, reduce rows in reduction cells)."""
+    from methods._supernets import DartsSupernet, MixedEdge, NB201Supernet
+
+    alpha = ga.random_alpha(np.random.default_rng(11), ga.SHAPES[space], 1)[0]
+    w = ga.mixing_weights(ga.DECODERS[space](alpha)[1])
+    if space == "nb201":
+        net = NB201Supernet(C=4, N=1, num_classes=10, in_channels=1)
+        where = {id(e): (0, k) for layer in net.layers if isinstance(layer, torch.nn.ModuleList)
+                 for k, e in enumerate(layer)}
+    else:
+        net = DartsSupernet(C=4, layers=3, num_classes=10, in_channels=1)
+        where = {id(e): (int(cell.reduction), k) for cell in net.cells for k, e in enumerate(cell.edges)}
+    seen: list[tuple[int, int, np.ndarray]] = []
+    mixed = MixedEdge.mixed
+
+    def rec(self, x, weights):
+        seen.append((*where[id(self)], weights.detach().numpy().copy()))
+        return mixed(self, x, weights)
+
+    monkeypatch.setattr(MixedEdge, "mixed", rec)
+    net.set_weights(w)
+    net(torch.zeros(2, 1, 8, 8))
+    assert len(seen) == len(where)  # every edge of every cell mixed once
+    for cell, edge, got in seen:
+        np.testing.assert_allclose(got, w[cell, edge], rtol=1e-6)
