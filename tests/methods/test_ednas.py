@@ -213,3 +213,22 @@ def test_normal_choices_drive_normal_cells_and_reduce_choices_reduction_cells():
     net.set_path(np.array(normal + reduce, dtype=np.int16))
     net(torch.zeros(2, 1, 8, 8))
     assert seen == {(False, 6), (True, 1)}
+
+
+def test_the_method_raises_a_rewarded_op_through_its_own_policy_steps(tmp_path):
+    """Check 4 through EDNAS itself: a mock supernet (``_reward``) pays 1 when edge 1<-0 holds
+    nor_conv_3x3 and 0 otherwise; weight steps are skipped. The policy's probability of that op
+    must rise from ~1/4, and the search's rewards must be the mock's."""
+    target = 3  # nor_conv_3x3; the op policy indexes the 4 non-none ops, so row 0, column target - 1
+
+    def mock_reward(self, codes, ids):
+        assert set(ids.tolist()) <= set(self.policy_ids.tolist())
+        return float(codes[0] == target)
+
+    patches = [(EDNAS, "_reward", mock_reward), (EDNAS, "_weight_step", lambda self, ids: None)]
+    cfg = {**CI, "epochs": 8, "batch": 4, "policy_lr": 0.05}
+    inst, _, _ = run_patched(patches, "ednas", NB201Space(), cfg, tmp_path / "r.h5", 1)
+    p = float(torch.softmax(inst.policy.logits["op"][0].detach(), 0)[target - 1])
+    assert len(inst.rewards) == 8 * 32 // 4
+    assert p > 0.6, p
+    assert np.mean(inst.rewards[-16:]) > np.mean(inst.rewards[:16])

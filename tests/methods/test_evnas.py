@@ -201,3 +201,79 @@ def test_epoch_budget_caps_whole_generations(tmp_path):
                                max_epochs=2)
     assert len(inst.populations) == 2 and traj["epochs"].sum() == 2
     assert (traj["kind"] == KIND_FINAL).sum() == 1
+
+
+def test_tournament_without_replacement_always_finds_the_best_when_t_equals_p():
+    """Check 6, behaviour rather than call arguments: T = P distinct draws must include the fittest
+    (with replacement it would be missed (1 - 1/10)^10 ~ 35 % of the time)."""
+    fit = np.random.default_rng(8).random(10)
+    rng = np.random.default_rng(9)
+    assert all(ga.tournament(fit, 10, rng) == int(np.argmax(fit)) for _ in range(200))
+    assert len({ga.tournament(fit, 3, rng) for _ in range(300)}) > 1  # T < P: not always the best
+
+
+def test_next_generation_children_come_row_wise_from_their_two_winners_then_mutate_at_rate_m(monkeypatch):
+    """Check 6 through ``next_generation`` (what the search calls): tournaments of size T, each child's
+    pre-mutation rows from its two tournament winners, elites untouched, per-row mutation ~= m."""
+    rng = np.random.default_rng(10)
+    P, T, m = 12, 3, 0.1
+    log = {"wins": [], "sizes": [], "pre": []}
+    tournament, mutate = ga.tournament, ga.mutate
+
+    def rec_tournament(fitness, size, r):
+        log["sizes"].append(size)
+        log["wins"].append(tournament(fitness, size, r))
+        return log["wins"][-1]
+
+    def rec_mutate(alpha, rate, r):
+        log["pre"].append((alpha.copy(), rate))
+        return mutate(alpha, rate, r)
+
+    monkeypatch.setattr(ga, "tournament", rec_tournament)
+    monkeypatch.setattr(ga, "mutate", rec_mutate)
+    changed = rows = 0
+    for _ in range(60):
+        pop = ga.random_alpha(rng, ga.SHAPES["darts"], P)
+        fit = -np.sort(-rng.random(P))  # best first, as the search passes it
+        log["wins"], log["pre"] = [], []
+        new = ga.next_generation(pop, fit, T, 1, m, rng)
+        assert np.array_equal(new[0], pop[0]) and len(new) == P
+        assert len(log["wins"]) == 2 * (P - 1) and len(log["pre"]) == P - 1
+        for k, (pre, rate) in enumerate(log["pre"]):
+            a, b = pop[log["wins"][2 * k]], pop[log["wins"][2 * k + 1]]
+            assert ((pre == a).all(-1) | (pre == b).all(-1)).all() and rate == m
+            hit = (new[k + 1] != pre).any(-1)
+            assert (new[k + 1][~hit] == pre[~hit]).all()
+            changed, rows = changed + hit.sum(), rows + hit.size
+    assert set(log["sizes"]) == {T}
+    assert abs(changed / rows - m) < 0.012  # 60 x 11 x 28 rows
+
+
+@pytest.mark.parametrize("space", ["nb201", "darts"])
+def test_supernet_edges_mix_with_the_decoded_weights(space, monkeypatch):
+    """Check 1 at the supernet: after ``set_weights`` every mixed edge of every cell runs with its own
+    row of softmax(mask) (S1: normal rows in normal cells, reduce rows in reduction cells)."""
+    from methods._supernets import DartsSupernet, MixedEdge, NB201Supernet
+
+    alpha = ga.random_alpha(np.random.default_rng(11), ga.SHAPES[space], 1)[0]
+    w = ga.mixing_weights(ga.DECODERS[space](alpha)[1])
+    if space == "nb201":
+        net = NB201Supernet(C=4, N=1, num_classes=10, in_channels=1)
+        where = {id(e): (0, k) for layer in net.layers if isinstance(layer, torch.nn.ModuleList)
+                 for k, e in enumerate(layer)}
+    else:
+        net = DartsSupernet(C=4, layers=3, num_classes=10, in_channels=1)
+        where = {id(e): (int(cell.reduction), k) for cell in net.cells for k, e in enumerate(cell.edges)}
+    seen: list[tuple[int, int, np.ndarray]] = []
+    mixed = MixedEdge.mixed
+
+    def rec(self, x, weights):
+        seen.append((*where[id(self)], weights.detach().numpy().copy()))
+        return mixed(self, x, weights)
+
+    monkeypatch.setattr(MixedEdge, "mixed", rec)
+    net.set_weights(w)
+    net(torch.zeros(2, 1, 8, 8))
+    assert len(seen) == len(where)  # every edge of every cell mixed once
+    for cell, edge, got in seen:
+        np.testing.assert_allclose(got, w[cell, edge], rtol=1e-6)

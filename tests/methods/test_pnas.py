@@ -7,7 +7,7 @@ from benchmarks.nb201_space import NB201Space
 from harness.budget import Budget
 from harness.recorder import read_trajectory
 from harness.runner import run_one
-from methods.pnas import NODE_SLOTS, PNAS, Config, complete, expand, level_one
+from methods.pnas import NODE_SLOTS, PNAS, Config, complete, expand, level_one, tokens
 from tests.methods.predictor_fixtures import ToyNB201Task
 
 SMALL = {"beam": 4, "embed": 4, "hidden": 8, "ensemble": 2, "epochs": 5}
@@ -69,6 +69,9 @@ def test_trains_exactly_the_top_k_and_fits_only_on_measured_values(tmp_path):
     score = _MockSurrogate(0).predict([np.stack([[0, 1, 2], c[:3]], 1) for c in level2])
     best4 = level2[np.argsort(-score, kind="stable")[:4]]
     np.testing.assert_array_equal(rows.codes[5:9], best4)
+    level3 = expand(best4, 3)  # level 3 grows the 4 kept cells: again the mock's top 4
+    score3 = _MockSurrogate(0).predict(tokens(level3, 3))
+    np.testing.assert_array_equal(rows.codes[9:13], level3[np.argsort(-score3, kind="stable")[:4]])
     paid = set(rows["val"].tolist())
     assert all(set(y.tolist()) <= paid for y in _MockSurrogate.fitted)
 
@@ -111,3 +114,35 @@ def test_paper_space_counts():
     # symmetry removal keeps exactly one of (I1,O1)/(I2,O2) swapped twins
     assert {frozenset([(i1, o1), (i2, o2)]) for i1, i2, o1, o2 in blocks(2, symmetric=False)} == \
         {frozenset([(i1, o1), (i2, o2)]) for i1, i2, o1, o2 in blocks(2)}
+
+
+def test_a_level_with_fewer_candidates_than_k_trains_every_one(tmp_path):
+    """Check 3, the min(K, |C|) half: K = 200 > the 125 level-2 expansions of the 5 level-1 cells."""
+    from harness.evaluator import MeteredEvaluator
+    from harness.recorder import Recorder
+
+    toy_task = ToyNB201Task()
+    ev = MeteredEvaluator(toy_task, Budget(max_evals=1000), Recorder(tmp_path / "p.h5", 6, {}))
+    m = PNAS(toy_task.space, np.random.default_rng(0), Config(beam=200, levels=2))
+    m.make_surrogate = _MockSurrogate
+    m.search(ev)  # returns by itself: nothing left to train at the last level
+    # all 125 are trained at level 2; 5 of them (node 2 = skip from node 1) are the level-1 cells, not paid twice
+    assert sum(lv == 2 for _, lv, _ in m.data) == 125 and m.trained_per_level == {1: 5, 2: 120}
+    rows = ev._recorder.trajectory()
+    assert len(rows) == 125 and len({tuple(c) for c in rows.codes}) == 125
+    assert {tuple(c) for c in rows.codes} == {tuple(c) for c in expand(level_one(), 2)}
+
+
+def test_completion_gives_valid_cells_at_every_level_and_leaves_complete_cells_alone():
+    """Check 4 for arbitrary settings of the set nodes, not only the expansions."""
+    space = NB201Space()
+    codes = space.sample(np.random.default_rng(9), 500)
+    np.testing.assert_array_equal(complete(codes, 3), codes)  # level 3: nothing filled in
+    for level in (1, 2):
+        done = complete(codes, level)
+        np.testing.assert_array_equal(space.parse(space.format(done)), done)
+        set_slots = [s for node in NODE_SLOTS[:level] for s in node]
+        np.testing.assert_array_equal(done[:, set_slots], codes[:, set_slots])  # the set nodes are kept
+        for node in range(level + 1, 4):  # unset nodes: skip from the previous node, none elsewhere
+            want = [1 if s == max(NODE_SLOTS[node - 1]) else 0 for s in NODE_SLOTS[node - 1]]
+            assert np.all(done[:, list(NODE_SLOTS[node - 1])] == want)

@@ -44,10 +44,20 @@ def test_ga_keeps_the_constraint_and_its_archive_best_never_drops(tmp_path):
     toy_task = ToyNB201Task()
     ev = _evaluator(toy_task, tmp_path, constraint=Constraint("convs", 2))
     m = PredictorEvolution(toy_task.space, np.random.default_rng(0), Config(**{**SMALL, "generations": 30}))
-    m.codes, m.vals, m.predictor = list(toy_task.space.sample(np.random.default_rng(1), 12)), list(range(12)), _Mock()
+    seen: list[np.ndarray] = []
+
+    class _Recording(_Mock):
+        def predict(self, codes: np.ndarray) -> np.ndarray:
+            seen.append(super().predict(codes))
+            return seen[-1]
+
+    m.codes, m.vals, m.predictor = list(toy_task.space.sample(np.random.default_rng(1), 12)), list(range(12)), _Recording()
     cand, pred = m.evolve(ev)
     assert np.all(toy_task.resource(cand, "convs") <= 2)
     assert np.all(np.diff(m.best_archive) >= 0)
+    # independently of the method's own record: the archive's best is the best predicted so far
+    assert len(seen) == 30
+    np.testing.assert_array_equal(m.best_archive, np.maximum.accumulate([f.max() for f in seen]))
     np.testing.assert_array_equal(pred, _Mock().predict(cand))
 
 
@@ -74,3 +84,40 @@ def test_predictor_guided_rounds_beat_their_random_start(tmp_path):
     r = run_one("predictor_evolution", toy_task, Budget(max_evals=36), seed=0, path=tmp_path / "r.h5", config=SMALL)
     t = read_trajectory(r["path"])
     assert t["val"][12:].mean() > t["val"][:12].mean()  # the toy target is learnable
+
+
+def test_the_method_mutates_each_gene_with_prob_0_1_and_crosses_archive_members_at_one_cut(tmp_path):
+    """Check 6 on the method's own children (not only the helpers): the configured rate reaches
+    `_children`, and every crossover child is a prefix of one archive member + suffix of another."""
+    toy_task = ToyNB201Task()
+    ev = _evaluator(toy_task, tmp_path)
+    m = PredictorEvolution(toy_task.space, np.random.default_rng(0), Config(**SMALL))
+    parent = np.zeros((1, 6), np.int8)
+    kids = m._children(ev, parent, 5000, cross=False)
+    assert abs((kids != 0).mean() - 0.1 * 4 / 5) < 0.01  # resampled with prob 0.1, 1 in 5 redraws itself
+    archive = np.array([[0] * 6, [1] * 6, [2] * 6], np.int8)
+    kids = m._children(ev, archive, 600, cross=True)
+    seen_cuts = set()
+    for k in kids:
+        heads = [c for c in range(1, 6) if np.all(k[:c] == k[0]) and np.all(k[c:] == k[-1])]
+        assert np.all(k == k[0]) or heads, k  # one cut: archive member k[0] up to it, member k[-1] after
+        seen_cuts.update(heads if k[0] != k[-1] else [])
+    assert seen_cuts == {1, 2, 3, 4, 5}
+
+
+def test_the_method_sees_validation_values_only(tmp_path):
+    """Check 7: the labels the predictor is fitted on are the queried validation values (the toy task
+    reports valid = val + 1 and test = val + 2), and the method touches no evaluator member that
+    could hand it a reported accuracy."""
+    from tests.methods.oneshot_fixtures import Spy
+
+    toy_task = ToyNB201Task()
+    spy = Spy(_evaluator(toy_task, tmp_path, budget=Budget(max_evals=24)))
+    m = PredictorEvolution(toy_task.space, np.random.default_rng(3), Config(**SMALL))
+    try:
+        m.search(spy)
+    except Exception as exc:  # BudgetExhausted ends the search
+        assert type(exc).__name__ == "BudgetExhausted"
+    assert len(m.vals) == 24
+    np.testing.assert_array_equal(m.vals, toy_task._score(np.stack(m.codes)))
+    assert spy.touched <= {"evaluate", "feasible", "constraint"}, spy.touched
