@@ -19,7 +19,7 @@ from torch import nn
 
 from harness.errors import HarnessError
 from harness.protocols import SearchData
-from methods._replicas import Replicas
+from benchmarks._replicas import Replicas, replicas  # noqa: F401 - replicas: methods call one.replicas()
 
 log = logging.getLogger(__name__)
 
@@ -58,14 +58,6 @@ def augment(x: torch.Tensor, data: SearchData, cutout: int, gen: torch.Generator
     if not (data.crop_pad or data.flip or cutout):
         return x
     return apply(x, draw(len(x), x.shape[-1], data.crop_pad, data.flip, cutout, gen), data.crop_pad, cutout)
-
-
-def replicas() -> Replicas | None:
-    """Data-parallel helpers when this process is one of several in a joined torchrun group, else None."""
-    from harness.distributed import joined
-
-    d = joined()
-    return Replicas(d) if d.active else None
 
 
 def build_supernet(space: str, cfg: Any, num_classes: int, in_channels: int, seed: int) -> nn.Module:

@@ -1,68 +1,8 @@
-"""Data-parallel steps of the EDNAS recurrent search (ednas-rnn) under torchrun.
-
-A batchified token stream is a (T, B) matrix whose B columns are independent streams, so a rank takes
-a contiguous chunk of the columns (``Replicas.part``) and carries the hidden state of those columns
-only. Dropout masks are drawn for all B columns and sliced (``RNNModel.columns``), so the dropout
-generator advances as in one process; gradients are averaged with ``Replicas.average_grads`` weighted
-by the rank's share of the columns (the loss is a mean over tokens, and every column holds as many),
-then clipped and stepped. Losses that steer the search (rewards, candidate scores) are summed as
-loss * tokens over the ranks in one all-reduce, so every rank gets the same number. With ``reps`` None
-every function is the one-process code path, bit for bit. Private: imports torch.
-"""
+"""ednas-rnn's data-parallel recurrent steps; the one implementation lives in
+``benchmarks/_rnn_replicas.py``, shared with the ``ptb-train`` evaluation (``benchmarks/_lm_train.py``).
+ednas-rnn looks the functions up here, at call time, so a test can patch them in one place."""
 from __future__ import annotations
 
-from typing import Any
+from benchmarks._rnn_replicas import mean_loss, own, split_columns, train_step
 
-import torch
-
-from harness.distributed import all_reduce_sum
-from harness.errors import HarnessError
-from methods._replicas import Replicas
-
-
-def own(data: torch.Tensor, reps: Replicas | None) -> torch.Tensor:
-    """This rank's contiguous columns of a (T, B) stream (all of it for one process)."""
-    if reps is None:
-        return data
-    part = reps.part(data.shape[1])
-    if part.stop <= part.start:
-        raise HarnessError(f"ednas-rnn under torchrun needs at least one column per rank: batch "
-                           f"{data.shape[1]} < {reps.dist.world} ranks")
-    return data[:, part].contiguous()
-
-
-def split_columns(model: Any, batch: int, reps: Replicas | None) -> None:
-    """Tell the model its training inputs are this rank's columns of ``batch`` (dropout masks drawn for
-    all of them); nothing for one process."""
-    if reps is not None:
-        model.columns = (batch, reps.part(batch))
-
-
-def train_step(model: Any, opt: Any, x: torch.Tensor, y: torch.Tensor, h: torch.Tensor, lr: float, clip: float,
-               beta: float, reps: Replicas | None) -> tuple[torch.Tensor, float]:
-    """``_rnn_net.train_step`` on this rank's columns with the gradients (and the returned loss)
-    averaged over the ranks before clipping; the plain step for one process."""
-    from benchmarks._rnn_net import train_step as step
-
-    if reps is None:
-        return step(model, opt, x, y, h, lr, clip, beta)
-    share = x.shape[1] / model.columns[0]
-    return step(model, opt, x, y, h, lr, clip, beta, lambda loss: reps.average_grads(model, share, loss))
-
-
-@torch.no_grad()
-def mean_loss(model: Any, x: torch.Tensor, y: torch.Tensor, h: torch.Tensor,
-              reps: Replicas | None) -> tuple[float, torch.Tensor]:
-    """Mean per-token NLL of one window over all ranks' columns (eval mode, no update) and this rank's
-    next hidden state. Under torchrun: sum of loss * tokens over tokens, from one all-reduce."""
-    from benchmarks._rnn_net import nll
-
-    model.eval()
-    logp, h, _ = model(x, h)
-    loss = nll(logp, y)
-    if reps is None:
-        return float(loss), h
-    n = y.numel()
-    buf = torch.tensor([float(loss) * n, float(n)], dtype=torch.float64, device=logp.device)
-    total, count = all_reduce_sum(buf, reps.dist).tolist()
-    return total / count, h
+__all__ = ["mean_loss", "own", "split_columns", "train_step"]

@@ -2,7 +2,8 @@
 row): structure and activation policy vectors trained by REINFORCE on c / perplexity of single-path
 children of a weight-sharing DARTS RNN supernet (``benchmarks/_rnn_net.py``). Needs the ``rnn`` space
 and a task lending token streams (``ptb-train``); the method never sees the test stream. Under torchrun
-each rank runs its chunk of the batch columns (``methods/_rnn_replicas.py``); the ranks stay identical.
+each rank runs its chunk of the batch columns (``benchmarks/_rnn_replicas.py``, shared with
+``ptb-train``); the ranks stay identical.
 """
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""Data-parallel supernet training for the weight-sharing methods (EvNAS, EDNAS; ednas-rnn through
-``methods/_rnn_replicas.py``) under torchrun.
+"""Data-parallel training under torchrun for the weight-sharing methods (EvNAS, EDNAS; ednas-rnn and
+the ``ptb-train`` evaluation through ``benchmarks/_rnn_replicas.py``).
 
 Every rank holds the same supernet and draws the same global batch from the same generator (the study
 runs in lockstep); each rank runs only its contiguous chunk of it. Gradients are averaged by hand (one
@@ -97,3 +97,12 @@ class Replicas:
     def agree(self, value: float) -> float:
         """Rank 0's number on every rank (measured seconds that decide whether another epoch fits)."""
         return float(broadcast_object(float(value), self.dist))
+
+
+def replicas() -> Replicas | None:
+    """Data-parallel helpers when this process is one of several in a joined torchrun group, else None
+    (under torchrun a benchmark that is not DDP-capable runs on rank 0 alone, outside the group)."""
+    from harness.distributed import joined
+
+    d = joined()
+    return Replicas(d) if d.active else None
