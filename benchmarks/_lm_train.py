@@ -5,6 +5,12 @@ validation checkpoint is tested. Private: imports torch.
 
 A run saves everything it carries between epochs after each one (``_Run.state_dict``), so a killed
 1600-epoch evaluation resumes where it stopped and repeats the uninterrupted run bit for bit.
+
+Under torchrun (process group up) each rank trains its contiguous chunk of the batch columns
+(``benchmarks/_rnn_replicas.py``: dropout masks drawn for all columns and sliced, gradients and the
+step loss averaged before clipping) and evaluates its chunk of the valid / test columns with one
+all-reduce, so parameters, losses, the NT-ASGD switch and the ASGD average are the same on every rank.
+Rank 0 alone reads (then broadcasts its verdict), moves aside and writes the checkpoint.
 """
 from __future__ import annotations
 
@@ -21,7 +27,9 @@ import numpy as np
 import torch
 
 from benchmarks._checkpoint import load_matching, save_atomic
-from benchmarks._rnn_net import RNNModel, batchify, chunks, mean_nll, perplexity, train_step
+from benchmarks._replicas import Replicas, replicas
+from benchmarks._rnn_net import RNNModel, batchify, chunks, perplexity
+from benchmarks._rnn_replicas import own, split_columns, split_mean_nll, train_step
 from benchmarks._sgd import SGD
 from benchmarks._text import Corpus
 from harness.errors import HarnessError, UnknownNameError
@@ -109,48 +117,78 @@ def fit_cell(corpus: Corpus, codes: np.ndarray, recipe: LMRecipe, seed: int, epo
     full recipe drops it at the end. ``on_epoch(epoch)`` runs after each epoch's save."""
     if not 1 <= epochs <= recipe.epochs:
         raise HarnessError(f"epochs must lie in 1..{recipe.epochs} for this recipe, got {epochs}")
-    run = _Run(corpus, codes, recipe, seed, device)
+    reps = replicas()  # None for one process: the plain code path, bit for bit
+    run = _Run(corpus, codes, recipe, seed, device, reps)
     identity = f"{recipe.key()}|seed={seed}|{corpus.name}|{corpus.sizes()}|{np.asarray(codes).tolist()}"
-    state = load_matching(checkpoint, identity, device)
+    state = _load(checkpoint, identity, device, reps)
     if state is not None and int(state["epoch"]) > epochs:  # kept for the longer query; this one trains aside
         log.warning("checkpoint %s is past epoch %d: training afresh without overwriting it", checkpoint, epochs)
         checkpoint = None
     elif state is not None:
         run.load_state_dict(state)
         log.info("resumed %s at epoch %d", checkpoint, run.epoch)
-    train = batchify(corpus.train, recipe.batch).to(device)
+    train = own(batchify(corpus.train, recipe.batch), reps).to(device)
     valid = batchify(corpus.valid, recipe.eval_batch).to(device)
     for epoch in range(run.epoch, epochs):
         t0 = time.perf_counter()
         run.train_epoch(train, valid)
         run.train_s += time.perf_counter() - t0
         if checkpoint is not None and epoch + 1 < recipe.epochs:  # the last stop is kept for a longer run
-            save_atomic(checkpoint, {**run.state_dict(), "identity": identity})
+            _save(checkpoint, {**run.state_dict(), "identity": identity}, reps)
         if on_epoch is not None:
             on_epoch(epoch)
     model = run.model
     if run.best_state is not None:  # None only if every validation loss was nan
         model.load_state_dict(run.best_state)
-    test = mean_nll(model, batchify(corpus.test, recipe.test_batch).to(device), recipe.bptt)
-    if checkpoint is not None and epochs == recipe.epochs:
+    test = split_mean_nll(model, batchify(corpus.test, recipe.test_batch).to(device), recipe.bptt, reps)
+    if checkpoint is not None and epochs == recipe.epochs and (reps is None or reps.dist.main):
         checkpoint.unlink(missing_ok=True)  # fully trained: nothing left to continue
     return LMResult(np.asarray(run.step_loss), np.asarray(run.history), perplexity(run.best), perplexity(test),
                     epochs, run.asgd_from, run.train_s)
 
 
+def _load(path: Path | None, identity: str, device: str, reps: Replicas | None) -> dict[str, Any] | None:
+    """``load_matching`` on rank 0 (which alone moves a corrupt file aside); the other ranks load the
+    file themselves only if rank 0 found this run in it. Rank 0 cannot overwrite it meanwhile: its next
+    save follows an epoch that needs every rank."""
+    if reps is None:
+        return load_matching(path, identity, device)
+    from harness.distributed import broadcast_object
+
+    state = load_matching(path, identity, device) if reps.dist.main else None
+    if not broadcast_object(state is not None, reps.dist):
+        return None
+    return state if reps.dist.main else torch.load(path, map_location=device, weights_only=True)
+
+
+def _save(path: Path, state: dict[str, Any], reps: Replicas | None) -> None:
+    """Rank 0 writes (every rank holds the same state); the others wait, so none reads a half-written
+    checkpoint later in the same job."""
+    if reps is None:
+        save_atomic(path, state)
+        return
+    from harness.distributed import barrier
+
+    if reps.dist.main:
+        save_atomic(path, state)
+    barrier(reps.dist)
+
+
 class _Run:
     """Everything a training run carries from one epoch to the next, and its checkpoint form."""
 
-    def __init__(self, corpus: Corpus, codes: np.ndarray, recipe: LMRecipe, seed: int, device: str) -> None:
+    def __init__(self, corpus: Corpus, codes: np.ndarray, recipe: LMRecipe, seed: int, device: str,
+                 reps: Replicas | None = None) -> None:
         from harness.seeding import stream, torch_seed
 
-        self.recipe = recipe
+        self.recipe, self.reps = recipe, reps
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(torch_seed(seed, "lm-init"))
             self.model = RNNModel(corpus.n_tokens, recipe.nhid, recipe.dropout, recipe.dropouth,
                                   recipe.dropoutx, recipe.dropouti, recipe.dropoute, search=False,
                                   codes=codes).to(device)
         self.model.gen = torch.Generator().manual_seed(torch_seed(seed, "lm-dropout"))
+        split_columns(self.model, recipe.batch, reps)  # masks for all columns, this rank's cut out
         self.rng = stream(seed, "lm-bptt")
         self.opt = SGD(self.model.parameters(), 0.0, False, recipe.weight_decay)
         self.avg: list[torch.Tensor] | None = None  # ASGD running average of the weights, once switched
@@ -161,12 +199,13 @@ class _Run:
         self.epoch, self.train_s = 0, 0.0
 
     def train_epoch(self, train: torch.Tensor, valid: torch.Tensor) -> None:
-        """One pass over ``train``, then validation, best-weights bookkeeping and the NT-ASGD test."""
+        """One pass over ``train`` (this rank's columns), then validation over all of ``valid``, best-weights
+        bookkeeping and the NT-ASGD test."""
         r, model, opt = self.recipe, self.model, self.opt
         model.train()
-        h = model.init_hidden(r.batch)
+        h = model.init_hidden(train.shape[1])
         for x, y in chunks(train, r.bptt, lambda: seq_len(self.rng, r.bptt)):
-            h, loss = train_step(model, opt, x, y, h, r.lr * len(x) / r.bptt, r.clip, r.beta)
+            h, loss = train_step(model, opt, x, y, h, r.lr * len(x) / r.bptt, r.clip, r.beta, self.reps)
             self.step_loss.append(loss)
             if self.avg is not None:
                 self.n_avg += 1
@@ -174,7 +213,7 @@ class _Run:
                     for a, p in zip(self.avg, opt.params):
                         a.add_(p - a, alpha=1.0 / self.n_avg)
         scored = model if self.avg is None else _with_weights(model, opt.params, self.avg)
-        loss = mean_nll(scored, valid, r.bptt)
+        loss = split_mean_nll(scored, valid, r.bptt, self.reps)
         if loss < self.best:
             self.best, self.best_state = loss, copy.deepcopy(scored.state_dict())
         seen = self.history

@@ -7,7 +7,9 @@ tables read "-61.20" for a perplexity of 61.2 and bold the best. Weight-sharing 
 (``ednas-rnn``) get the train and valid token streams from ``search_data``; the test stream never
 leaves the task. Results are cached like the image training benchmarks, and a training in progress is
 checkpointed every epoch under ``<cache>/training/checkpoints/`` (a killed evaluation resumes where it
-stopped). Torch is imported lazily.
+stopped). DDP-capable: under torchrun rank 0 alone decides cache hits and writes the cache and the
+checkpoints, every rank trains its share of the token columns, and every rank takes rank 0's row.
+Torch is imported lazily.
 """
 from __future__ import annotations
 
@@ -24,6 +26,7 @@ from benchmarks.rnn_space import RNNSpace
 from harness import __version__
 from harness.config import cache_dir, data_dir
 from harness.errors import HarnessError
+from harness.lockstep import Lockstep, ddp_capable
 from harness.protocols import Outcome, TextData
 from harness.registry import BENCHMARKS
 
@@ -51,7 +54,13 @@ class PTBTrainTask:
         if self._corpus is None:
             from benchmarks import _text
 
-            self._corpus = _text.load(self.dataset, self._root, self._download, self._url)
+            load = lambda fetch: _text.load(self.dataset, self._root, fetch, self._url)  # noqa: E731
+            if self._download:  # under torchrun rank 0 fetches what is missing, then the others read it
+                lock = Lockstep.join()
+                first = lock.share(lambda: load(True))
+                self._corpus = first if lock.main or not lock.active else load(False)
+            else:
+                self._corpus = load(False)
         return self._corpus
 
     def search_data(self) -> TextData:
@@ -92,12 +101,13 @@ class PTBTrainTask:
         return self.cache.path.parent / "checkpoints" / f"{key}.pt"
 
     def _result(self, codes: np.ndarray, epochs: int) -> dict[str, float]:
+        """The cached or freshly trained row. Under torchrun rank 0 alone reads and writes the cache and
+        every rank takes its answer (a hit on one rank and a miss on another would leave the miss waiting
+        in a collective forever; rank 0's measured seconds are charged); every rank trains on a miss."""
         ident = self.identity(codes, epochs)
         key = cache_key(ident)
-        hit = self.cache.get(key)
-        if hit is None:
-            self.cache.reload()
-            hit = self.cache.get(key)
+        lock = Lockstep.join()
+        hit = lock.share(lambda: self._cached(key))
         if hit is not None:
             return hit
         from benchmarks._lm_train import train_cell
@@ -106,6 +116,16 @@ class PTBTrainTask:
         ckpt = self.checkpoint_path(codes)
         row = train_cell(self.corpus(), codes, self.recipe, self.train_seed, epochs, self._device, ckpt)
         log.debug("trained %s for %d epochs: valid ppl %.2f", ident["arch"], epochs, row["val"])
+        return lock.share(lambda: self._store(key, row, ident))
+
+    def _cached(self, key: str) -> dict[str, float] | None:
+        hit = self.cache.get(key)
+        if hit is None:
+            self.cache.reload()  # another process may have trained it meanwhile
+            hit = self.cache.get(key)
+        return hit
+
+    def _store(self, key: str, row: dict[str, float], ident: dict[str, Any]) -> dict[str, float]:
         self.cache.put(key, row, meta=json.dumps(ident, sort_keys=True))
         return row
 
@@ -117,6 +137,7 @@ class PTBTrainTask:
 
 
 @BENCHMARKS.register("ptb-train")
+@ddp_capable
 def make(dataset: str, *, data: Path | str | None = None, cache: Path | str | None = None,
          **options: Any) -> PTBTrainTask:
     """Recurrent cells trained on ``ptb`` (files under the data directory; ``download=true`` fetches them)
@@ -132,5 +153,5 @@ def make(dataset: str, *, data: Path | str | None = None, cache: Path | str | No
         raise HarnessError(f"unknown option(s) for ptb-train: {', '.join(sorted(opts))}; known: recipe, "
                            f"recipe_changes, {', '.join(known)}")
     root = None if dataset == "synthetic-text" else data_dir(Path(data) if data is not None else None)
-    cache_file = cache_dir(Path(cache) if cache is not None else None) / "training" / "ptb-train.h5"
+    cache_file = cache_dir(Path(cache) if cache is not None else None, create=False) / "training" / "ptb-train.h5"
     return PTBTrainTask(dataset, recipe, cache_file, root, **kwargs)
