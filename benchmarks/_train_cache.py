@@ -8,12 +8,13 @@ import logging
 import os
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import h5py
 import numpy as np
 
 from harness.errors import DataError
+from harness.lockstep import Lockstep
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +83,30 @@ class TrainCache:
                 f[name].resize((n + 1,))
                 f[name][n] = value
             f.flush()
+
+    def row_or_train(self, ident: dict[str, Any], train: Callable[[], dict[str, float]]) -> dict[str, float]:
+        """The cached row of ``ident``, else ``train()``'s, stored. Under torchrun rank 0 alone reads and
+        writes the cache and every rank takes its answer: a hit on one rank and a miss on another would
+        leave the miss waiting in a collective forever, and the measured seconds differ per rank (rank
+        0's are charged). On a miss every rank trains (collectively)."""
+        key = cache_key(ident)
+        lock = Lockstep.join()
+        hit = lock.share(lambda: self._lookup(key))
+        if hit is not None:
+            return hit
+        row = train()
+        return lock.share(lambda: self._store(key, row, ident))
+
+    def _lookup(self, key: str) -> dict[str, float] | None:
+        hit = self.get(key)
+        if hit is None:
+            self.reload()  # another process may have trained it meanwhile
+            hit = self.get(key)
+        return hit
+
+    def _store(self, key: str, row: dict[str, float], ident: dict[str, Any]) -> dict[str, float]:
+        self.put(key, row, meta=json.dumps(ident, sort_keys=True))
+        return row
 
     def __len__(self) -> int:
         self._load()

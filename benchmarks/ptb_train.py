@@ -13,7 +13,6 @@ Torch is imported lazily.
 """
 from __future__ import annotations
 
-import json
 import logging
 from pathlib import Path
 from typing import Any
@@ -101,33 +100,20 @@ class PTBTrainTask:
         return self.cache.path.parent / "checkpoints" / f"{key}.pt"
 
     def _result(self, codes: np.ndarray, epochs: int) -> dict[str, float]:
-        """The cached or freshly trained row. Under torchrun rank 0 alone reads and writes the cache and
-        every rank takes its answer (a hit on one rank and a miss on another would leave the miss waiting
-        in a collective forever; rank 0's measured seconds are charged); every rank trains on a miss."""
+        """The cached or freshly trained row (rank 0 decides and stores under torchrun; every rank
+        trains its token columns on a miss)."""
         ident = self.identity(codes, epochs)
-        key = cache_key(ident)
-        lock = Lockstep.join()
-        hit = lock.share(lambda: self._cached(key))
-        if hit is not None:
-            return hit
-        from benchmarks._lm_train import train_cell
 
-        self._cap_threads()
-        ckpt = self.checkpoint_path(codes)
-        row = train_cell(self.corpus(), codes, self.recipe, self.train_seed, epochs, self._device, ckpt)
-        log.debug("trained %s for %d epochs: valid ppl %.2f", ident["arch"], epochs, row["val"])
-        return lock.share(lambda: self._store(key, row, ident))
+        def train() -> dict[str, float]:
+            from benchmarks._lm_train import train_cell
 
-    def _cached(self, key: str) -> dict[str, float] | None:
-        hit = self.cache.get(key)
-        if hit is None:
-            self.cache.reload()  # another process may have trained it meanwhile
-            hit = self.cache.get(key)
-        return hit
+            self._cap_threads()
+            row = train_cell(self.corpus(), codes, self.recipe, self.train_seed, epochs, self._device,
+                             self.checkpoint_path(codes))
+            log.debug("trained %s for %d epochs: valid ppl %.2f", ident["arch"], epochs, row["val"])
+            return row
 
-    def _store(self, key: str, row: dict[str, float], ident: dict[str, Any]) -> dict[str, float]:
-        self.cache.put(key, row, meta=json.dumps(ident, sort_keys=True))
-        return row
+        return self.cache.row_or_train(ident, train)
 
     def _cap_threads(self) -> None:
         if self._threads:

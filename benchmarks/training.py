@@ -22,7 +22,7 @@ from benchmarks.darts_space import DartsSpace
 from benchmarks.nb201_space import NB201Space
 from harness.config import cache_dir, data_dir
 from harness.errors import HarnessError
-from harness.lockstep import Lockstep, ddp_capable
+from harness.lockstep import ddp_capable
 from harness.protocols import Outcome, SearchData, SearchSpace
 from harness.registry import BENCHMARKS
 
@@ -119,28 +119,10 @@ class TrainingBenchmark:
                 "seed": self.train_seed, "epochs": epochs, **({"chunks": chunks} if chunks > 1 else {})}
 
     def _result(self, codes: np.ndarray, epochs: int) -> dict[str, float]:
-        """The cached or freshly trained row. Under torchrun rank 0 alone reads and writes the cache and
-        every rank takes its answer: a hit on one rank and a miss on another would leave the miss
-        waiting in DDP forever, and the measured seconds differ per rank (rank 0's are charged)."""
+        """The cached or freshly trained row (rank 0 decides and stores under torchrun)."""
         ident = self.identity(codes, epochs)
-        key = cache_key(ident)
-        lock = Lockstep.join()
-        hit = lock.share(lambda: self._cached(key))
-        if hit is not None:
-            return hit
-        row = self._train(codes, epochs, cache_key({**ident, "epochs": None}))  # one checkpoint per arch
-        return lock.share(lambda: self._store(key, row, ident))
-
-    def _cached(self, key: str) -> dict[str, float] | None:
-        hit = self.cache.get(key)
-        if hit is None:
-            self.cache.reload()  # another process may have trained it meanwhile
-            hit = self.cache.get(key)
-        return hit
-
-    def _store(self, key: str, row: dict[str, float], ident: dict[str, Any]) -> dict[str, float]:
-        self.cache.put(key, row, meta=json.dumps(ident, sort_keys=True))
-        return row
+        return self.cache.row_or_train(  # one checkpoint per arch: the identity without epochs
+            ident, lambda: self._train(codes, epochs, cache_key({**ident, "epochs": None})))
 
     def _train(self, codes: np.ndarray, epochs: int, ckpt_key: str) -> dict[str, float]:
         """Train (continuing a shorter run of the same arch if its checkpoint is there); the charge
