@@ -4,16 +4,12 @@ identical, rank 0 alone moves a corrupt checkpoint aside and writes checkpoints,
 uninterrupted run bit for bit; `compare --methods ednas-rnn` runs in lockstep with rank 0 alone writing."""
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from tests.torchrun import REPO, torchrun
+from tests.torchrun import ranks_and_one, torchrun
 
 pytest.importorskip("torch")
 
@@ -25,11 +21,7 @@ SEARCH = {"epochs": 1, "nhid": 16, "batch": 16, "bptt": 12, "n_candidates": 3}
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory: pytest.TempPathFactory) -> tuple[list[dict], dict]:
     tmp = tmp_path_factory.mktemp("lm_ddp")
-    torchrun(["-m", WORKER, str(tmp / "ddp")], cwd=tmp)
-    env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"}
-    subprocess.run([sys.executable, "-m", WORKER, str(tmp / "one")], cwd=tmp, env=env, check=True, timeout=300)
-    ranks = [json.loads((tmp / f"ddp.{r}.json").read_text()) for r in (0, 1)]
-    return ranks, json.loads((tmp / "one.0.json").read_text())
+    return ranks_and_one(WORKER, tmp)
 
 
 def test_ranks_end_identical(runs):

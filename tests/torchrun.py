@@ -22,3 +22,15 @@ def torchrun(args: list[str], cwd: Path, nproc: int = 2, timeout: int = 300) -> 
         raise AssertionError(f"torchrun exited {proc.returncode}\n" + "\n".join(clues)
                              + "\n--- tail ---\n" + "\n".join(lines[-25:]))
     return proc
+
+
+def ranks_and_one(worker: str, tmp: Path) -> tuple[list[dict], dict]:
+    """Run ``worker`` under torchrun (2 ranks) and as one process; each writes ``<out>.<rank>.json``.
+    Returns (the two ranks' results, the one-process result)."""
+    import json
+
+    torchrun(["-m", worker, str(tmp / "ddp")], cwd=tmp)
+    env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"}
+    subprocess.run([sys.executable, "-m", worker, str(tmp / "one")], cwd=tmp, env=env, check=True, timeout=300)
+    ranks = [json.loads((tmp / f"ddp.{r}.json").read_text()) for r in (0, 1)]
+    return ranks, json.loads((tmp / "one.0.json").read_text())

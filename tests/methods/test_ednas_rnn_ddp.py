@@ -4,15 +4,11 @@ identical (parameters, BN buffers, policy, rewards, scores, returned cell); the 
 the one-process run (only the BN batch statistics differ: per half of the columns)."""
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 
-from tests.torchrun import REPO, torchrun
+from tests.torchrun import ranks_and_one
 
 pytest.importorskip("torch")
 
@@ -22,11 +18,8 @@ WORKER = "tests.methods._ednas_rnn_ddp_worker"
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory: pytest.TempPathFactory) -> tuple[list[dict], dict]:
     tmp = tmp_path_factory.mktemp("ednas_rnn_ddp")
-    torchrun(["-m", WORKER, str(tmp / "ddp")], cwd=tmp)
-    env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"}
-    subprocess.run([sys.executable, "-m", WORKER, str(tmp / "one")], cwd=tmp, env=env, check=True, timeout=300)
-    ranks = [json.loads((tmp / f"ddp.{r}.json").read_text()) for r in (0, 1)]
-    return ranks, json.loads((tmp / "one.0.json").read_text())["ednas-rnn"]
+    ranks, one = ranks_and_one(WORKER, tmp)
+    return ranks, one["ednas-rnn"]
 
 
 def test_data_parallel_steps_equal_one_process_steps_with_frozen_bn(runs):

@@ -3,16 +3,11 @@ every batch, gradients averaged) and stay identical (same parameters, population
 the result stays close to the one-process run (only the BN batch statistics differ: per half batch)."""
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-from tests.torchrun import REPO, torchrun
+from tests.torchrun import ranks_and_one
 
 pytest.importorskip("torch")
 pytest.importorskip("sklearn")
@@ -23,11 +18,7 @@ WORKER = "tests.methods._oneshot_ddp_worker"
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory: pytest.TempPathFactory) -> tuple[list[dict], dict]:
     tmp = tmp_path_factory.mktemp("oneshot_ddp")
-    torchrun(["-m", WORKER, str(tmp / "ddp")], cwd=tmp)
-    env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"}
-    subprocess.run([sys.executable, "-m", WORKER, str(tmp / "one")], cwd=tmp, env=env, check=True, timeout=300)
-    ranks = [json.loads((tmp / f"ddp.{r}.json").read_text()) for r in (0, 1)]
-    return ranks, json.loads((tmp / "one.0.json").read_text())
+    return ranks_and_one(WORKER, tmp)
 
 
 def test_data_parallel_steps_equal_one_process_steps_with_frozen_bn(runs):
