@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Callable
 
 REPO = Path(__file__).resolve().parents[1]
 _CLUES = ("Error", "error:", "what():", "terminate called", "Traceback", "Fatal Python")
@@ -34,3 +35,24 @@ def ranks_and_one(worker: str, tmp: Path) -> tuple[list[dict], dict]:
     subprocess.run([sys.executable, "-m", worker, str(tmp / "one")], cwd=tmp, env=env, check=True, timeout=300)
     ranks = [json.loads((tmp / f"ddp.{r}.json").read_text()) for r in (0, 1)]
     return ranks, json.loads((tmp / "one.0.json").read_text())
+
+
+def worker_main(averaging_gap: Callable[[], float], searches: dict[str, Callable[[Path], dict]]) -> None:
+    """The ``__main__`` of a data-parallel test worker: join the group (or stay one process), measure
+    the exact-step gap when there are ranks, run each named search into ``<out>.<name>.<rank>.h5`` and
+    write everything to ``<out>.<rank>.json`` (``sys.argv[1]`` is ``<out>``)."""
+    import json
+
+    import torch
+
+    from harness.distributed import init
+
+    torch.set_num_threads(1)
+    d = init()
+    out = Path(sys.argv[1])
+    result: dict = {"world": d.world, "rank": d.rank}
+    if d.active:
+        result["averaging_gap"] = averaging_gap()
+    for name, search in searches.items():
+        result[name] = search(out.parent / f"{out.name}.{name}.{d.rank}.h5")
+    Path(f"{out}.{d.rank}.json").write_text(json.dumps(result))

@@ -2,8 +2,6 @@
 an exact check of data-parallel RNN steps with frozen BN; each rank writes what it ended with."""
 from __future__ import annotations
 
-import json
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -103,13 +101,6 @@ def averaging_gap() -> float:
 
 
 if __name__ == "__main__":
-    from harness.distributed import from_env, init
+    from tests.torchrun import worker_main
 
-    torch.set_num_threads(1)
-    d = init()
-    out = Path(sys.argv[1])
-    result: dict[str, Any] = {"world": d.world, "rank": d.rank}
-    if d.active:
-        result["averaging_gap"] = averaging_gap()
-    result["ednas-rnn"] = search(out.parent / f"{out.name}.ednas-rnn.{d.rank}.h5")
-    Path(f"{out}.{from_env().rank}.json").write_text(json.dumps(result))
+    worker_main(averaging_gap, {"ednas-rnn": search})

@@ -3,8 +3,6 @@ digits images, plus an exact check of data-parallel steps with frozen BN; each r
 ended with."""
 from __future__ import annotations
 
-import json
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -93,14 +91,6 @@ def averaging_gap() -> float:
 
 
 if __name__ == "__main__":
-    from harness.distributed import from_env, init
+    from tests.torchrun import worker_main
 
-    torch.set_num_threads(1)
-    d = init()
-    out = Path(sys.argv[1])
-    result: dict[str, Any] = {"world": d.world, "rank": d.rank}
-    if d.active:
-        result["averaging_gap"] = averaging_gap()
-    for m in ("evnas", "ednas"):
-        result[m] = search(m, out.parent / f"{out.name}.{m}.{d.rank}.h5")
-    Path(f"{out}.{from_env().rank}.json").write_text(json.dumps(result))
+    worker_main(averaging_gap, {m: (lambda path, m=m: search(m, path)) for m in ("evnas", "ednas")})
