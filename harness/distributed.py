@@ -38,13 +38,7 @@ def joined() -> Dist:
     data-parallel asks this, not ``from_env``: under torchrun a benchmark without DDP runs its study on
     rank 0 alone and never joins the group, so rank 0 must then not wait for the others."""
     d = from_env()
-    if not d.active:
-        return d
-    import sys
-
-    td = sys.modules.get("torch.distributed")
-    up = td is not None and td.is_available() and td.is_initialized()
-    return d if up else Dist()
+    return d if d.active and _group_up() else Dist()
 
 
 def init(backend: str | None = None) -> Dist:
@@ -65,12 +59,19 @@ def init(backend: str | None = None) -> Dist:
     return d
 
 
-def shutdown() -> None:
-    """Destroy the default process group if one is up; safe to call twice or without torch loaded."""
+def _group_up() -> bool:
+    """Whether a default process group exists, without importing torch when nothing has."""
     import sys
 
     td = sys.modules.get("torch.distributed")
-    if td is not None and td.is_available() and td.is_initialized():
+    return td is not None and td.is_available() and td.is_initialized()
+
+
+def shutdown() -> None:
+    """Destroy the default process group if one is up; safe to call twice or without torch loaded."""
+    if _group_up():
+        import torch.distributed as td
+
         td.destroy_process_group()
 
 

@@ -76,7 +76,7 @@ class EDNASRNN:
         from benchmarks._sgd import SGD
         from methods import _oneshot as one
         from methods._ednas_policy import Reinforce, rnn_policy
-        from methods._rnn_replicas import own, split_columns
+        from benchmarks._rnn_replicas import own, split_columns
 
         cfg = self.config
         data = evaluator.search_data()
@@ -122,7 +122,7 @@ class EDNASRNN:
         Under torchrun the BN running statistics end as rank 0's (each rank saw its own columns)."""
         from benchmarks._rnn_net import chunks
         from methods._oneshot import sync_buffers
-        from methods._rnn_replicas import train_step
+        from benchmarks._rnn_replicas import train_step
 
         cfg = self.config
         self.net.train()
@@ -137,7 +137,7 @@ class EDNASRNN:
     def _reward(self, x: Any, y: Any, h: Any) -> tuple[float, Any]:
         """c / perplexity of the current child on one window (eval mode, no weight update); under
         torchrun the perplexity of all ranks' columns, the same number on every rank."""
-        from methods._rnn_replicas import mean_loss
+        from benchmarks._rnn_replicas import mean_loss
 
         loss, h = mean_loss(self.net, x, y, h, self.reps)
         if not math.isfinite(loss):  # a diverged child: the worst reward (c / inf), and a fresh hidden

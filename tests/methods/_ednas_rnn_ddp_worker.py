@@ -67,7 +67,7 @@ def averaging_gap() -> float:
     from benchmarks._rnn_net import RNNModel, batchify, chunks
     from benchmarks._sgd import SGD
     from methods import _oneshot as one
-    from methods._rnn_replicas import own, split_columns, train_step
+    from benchmarks._rnn_replicas import own, split_columns, train_step
 
     reps = one.replicas()
     assert reps is not None

@@ -143,7 +143,7 @@ def test_ptb_train_options_and_metric_are_recorded(task):
 
 
 def test_a_diverged_child_scores_worst_and_does_not_poison_the_next(runs, monkeypatch):
-    import methods._rnn_replicas as rr
+    import benchmarks._rnn_replicas as rr
 
     inst = runs[0][0]
     h = torch.full((4, CI["nhid"]), float("nan"))
