@@ -15,6 +15,8 @@ from typing import Any
 
 import torch
 
+from harness.distributed import Dist, barrier
+
 log = logging.getLogger(__name__)
 
 
@@ -24,6 +26,14 @@ def save_atomic(path: Path, state: dict[str, Any]) -> None:
     part = path.with_name(path.name + ".part")
     torch.save(state, part)
     os.replace(part, path)  # a kill mid-write leaves the previous checkpoint intact
+
+
+def save_on_main(path: Path, state: dict[str, Any], dist: Dist) -> None:
+    """Under torchrun every rank holds the same state: rank 0 writes it and the others wait, so none
+    reads a half-written checkpoint later in the same job (one process: just the write)."""
+    if dist.main:
+        save_atomic(path, state)
+    barrier(dist)
 
 
 def load_matching(path: Path | None, identity: str, device: torch.device | str) -> dict[str, Any] | None:

@@ -26,12 +26,13 @@ from typing import Any, Callable
 import numpy as np
 import torch
 
-from benchmarks._checkpoint import load_matching, save_atomic
+from benchmarks._checkpoint import load_matching, save_on_main
 from benchmarks._replicas import Replicas, replicas
 from benchmarks._rnn_net import RNNModel, batchify, chunks, perplexity
 from benchmarks._rnn_replicas import own, split_columns, split_mean_nll, train_step
 from benchmarks._sgd import SGD
 from benchmarks._text import Corpus
+from harness.distributed import Dist
 from harness.errors import HarnessError, UnknownNameError
 
 log = logging.getLogger(__name__)
@@ -162,16 +163,7 @@ def _load(path: Path | None, identity: str, device: str, reps: Replicas | None) 
 
 
 def _save(path: Path, state: dict[str, Any], reps: Replicas | None) -> None:
-    """Rank 0 writes (every rank holds the same state); the others wait, so none reads a half-written
-    checkpoint later in the same job."""
-    if reps is None:
-        save_atomic(path, state)
-        return
-    from harness.distributed import barrier
-
-    if reps.dist.main:
-        save_atomic(path, state)
-    barrier(reps.dist)
+    save_on_main(path, state, reps.dist if reps is not None else Dist())
 
 
 class _Run:

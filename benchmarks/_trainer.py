@@ -19,11 +19,11 @@ import torch
 from torch import nn
 
 from benchmarks import _augment
-from benchmarks._checkpoint import load_matching, save_atomic
+from benchmarks._checkpoint import load_matching, save_on_main
 from benchmarks._datasets import Data, Split
 from benchmarks._recipe import Recipe
 from benchmarks._sgd import SGD
-from harness.distributed import Dist, all_reduce_sum, barrier, broadcast_buffers, broadcast_object
+from harness.distributed import Dist, all_reduce_sum, broadcast_buffers, broadcast_object
 from harness.errors import HarnessError
 from harness.seeding import torch_seed
 
@@ -181,10 +181,9 @@ class Trainer:
 
     def _save(self, path: Path | None, model: nn.Module, opt: SGD, epoch: int,
               losses: list[float], train_s: float) -> None:
-        if path is not None and self.dist.main:
-            save_atomic(path, {"model": model.state_dict(), "opt": opt.state_dict(), "epoch": epoch,
-                               "losses": losses, "train_s": train_s, "identity": self._identity()})
-        barrier(self.dist)
+        if path is not None:
+            save_on_main(path, {"model": model.state_dict(), "opt": opt.state_dict(), "epoch": epoch,
+                                "losses": losses, "train_s": train_s, "identity": self._identity()}, self.dist)
 
     def _resume(self, path: Path | None, model: nn.Module, opt: SGD,
                 epochs: int) -> tuple[int, list[float], float]:

@@ -27,14 +27,14 @@ def _fit(epochs: int, checkpoint: Path | None) -> dict[str, Any]:
 
 
 def main(out: Path) -> None:
-    import benchmarks._lm_train as lm
+    import benchmarks._checkpoint as ck
     from harness.distributed import barrier, init
 
     torch.set_num_threads(1)
     d = init()
     saves = []
-    save = lm.save_atomic
-    lm.save_atomic = lambda path, state: (saves.append(int(state["epoch"])), save(path, state))[-1]
+    save = ck.save_atomic
+    ck.save_atomic = lambda path, state: (saves.append(int(state["epoch"])), save(path, state))[-1]
     ckpt = out.parent / f"{out.name}.ckpt" / "cell.pt"
     if d.main:
         ckpt.parent.mkdir(parents=True)
