@@ -58,9 +58,6 @@ class NB201Task:
         # only fidelities every cell has: hp=200 validation exists for all cells on cifar10-valid only
         self.fidelities = tuple(f for f, v in self._val.items() if not np.isnan(v).any())
         self.default_fidelity = 12.0
-        self._epochs = {f: np.full(1, f) for f in self._val}  # shared answers for one row, read-only
-        for a in self._epochs.values():
-            a.flags.writeable = False
         self._test_ds = REPORT_TEST[dataset] if report_test == "paper" else dataset
         self._report_valid = table.column(dataset, "valid_acc", 200)
         self._report_test = table.column(self._test_ds, "test_acc", 200)
@@ -84,11 +81,9 @@ class NB201Task:
     def evaluate(self, codes: np.ndarray, fidelity: float) -> Outcome:
         idx = self.space.index(codes)
         val = self._val[fidelity][idx]
-        if (val[0] != val[0]) if len(val) == 1 else np.isnan(val).any():  # NaN; one row is the hot path
-            raise DataError(f"the NB201 data has no {self.dataset} validation accuracy at {fidelity:g} "
-                            f"epochs for arch {int(idx[np.isnan(val)][0])}")
-        epochs = self._epochs[fidelity] if len(idx) == 1 else np.full(len(idx), fidelity)
-        return Outcome(val=val, cost_s=self._cost[fidelity][idx], epochs=epochs,
+        if np.isnan(val).any():
+            raise self._missing(fidelity, int(idx[np.isnan(val)][0]))
+        return Outcome(val=val, cost_s=self._cost[fidelity][idx], epochs=np.full(len(idx), fidelity),
                        report_valid=self._report_valid[idx], report_test=self._report_test[idx], index=idx)
 
     def evaluate_one(self, codes: np.ndarray, fidelity: float) -> tuple[float, float, float, float, float, int]:
@@ -97,11 +92,14 @@ class NB201Task:
         idx = self.space.index_one(codes)
         vals, costs = self._one[fidelity]
         val = vals[idx]
-        if val != val:
-            raise DataError(f"the NB201 data has no {self.dataset} validation accuracy at {fidelity:g} "
-                            f"epochs for arch {idx}")
+        if val != val:  # NaN
+            raise self._missing(fidelity, idx)
         rv, rt = self._report_lists
         return val, costs[idx], float(fidelity), rv[idx], rt[idx], idx
+
+    def _missing(self, fidelity: float, arch: int) -> DataError:
+        return DataError(f"the NB201 data has no {self.dataset} validation accuracy at {fidelity:g} "
+                         f"epochs for arch {arch}")
 
     def report(self, codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         idx = self.space.index(codes)
