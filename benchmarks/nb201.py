@@ -11,9 +11,9 @@ from typing import Any
 
 import numpy as np
 
-from benchmarks._nb201_axes import DATASETS
-from benchmarks.nb201_space import NB201Space
-from benchmarks.nb201_table import NB201Table, ensure_table, open_table
+from benchmarks.tabular.nb201_axes import DATASETS
+from benchmarks.spaces.nb201 import NB201Space
+from benchmarks.tabular.nb201_table import NB201Table, ensure_table, open_table
 from harness import __version__
 from harness.config import cache_dir, data_dir
 from harness.errors import DataError, UnknownNameError
@@ -74,7 +74,7 @@ class NB201Task:
         if self.images is None:
             raise DataError(f"{self.name} was built without images; pass the nb201 option images=same "
                             "(or digits / synthetic) to run weight-sharing methods")
-        from benchmarks._search_images import search_data
+        from benchmarks.training.data.search import search_data
 
         return search_data(self.images, self._images_root, self._train_images)
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from benchmarks.neurocell_space import NeuroCellSpace
+from benchmarks.spaces.neurocell import NeuroCellSpace
 from harness import __version__
 from harness.errors import HarnessError
 from harness.lockstep import ddp_capable
@@ -36,16 +36,16 @@ class NeuroCellTask:
         self._root, self._download, self._device, self._threads = data_root, download, device, threads
         self._data = None
 
-    def data(self):  # -> benchmarks._datasets.Data (harness side only)
+    def data(self):  # -> benchmarks.training.data.images.Data (harness side only)
         if self._data is None:
-            from benchmarks import _datasets
+            from benchmarks.training.data import images
 
-            self._data = _datasets.load(self.dataset, self._root, self._download, self.train_images)
+            self._data = images.load(self.dataset, self._root, self._download, self.train_images)
         return self._data
 
     def search_data(self) -> SearchData:
         """What a method may train and select on (asked before it trains: the thread cap applies)."""
-        from benchmarks._search_images import from_data
+        from benchmarks.training.data.search import from_data
 
         self._cap_threads()
         return from_data(self.data())
@@ -55,8 +55,8 @@ class NeuroCellTask:
         train+valid, continuing from its weights), in percent."""
         import torch
 
-        from benchmarks._datasets import Split
-        from benchmarks._trainer import Trainer
+        from benchmarks.training.data.images import Split
+        from benchmarks.training.trainer import Trainer
         from harness.distributed import init
 
         self._cap_threads()

@@ -1,5 +1,5 @@
 """Penn Treebank language modelling with a searched recurrent cell (EDNAS on PTB, methods/ednas.md):
-an evaluation trains the cell from scratch (``benchmarks/_lm_train.py``) and charges measured seconds.
+an evaluation trains the cell from scratch (``benchmarks/training/lm_trainer.py``) and charges measured seconds.
 
 Perplexity is lower-is-better while the harness ranks higher-is-better values, so ``val`` is the
 **negated validation perplexity** (``report_valid`` / ``report_test``: negated valid / test perplexity):
@@ -19,9 +19,9 @@ from typing import Any
 
 import numpy as np
 
-from benchmarks._text import PTB_URL, Corpus, unigram_perplexity
-from benchmarks._train_cache import TrainCache, cache_key
-from benchmarks.rnn_space import RNNSpace
+from benchmarks.training.data.text import PTB_URL, Corpus, unigram_perplexity
+from benchmarks.training.cache import TrainCache, cache_key
+from benchmarks.spaces.rnn import RNNSpace
 from harness import __version__
 from harness.config import cache_dir, data_dir
 from harness.errors import HarnessError
@@ -51,9 +51,9 @@ class PTBTrainTask:
     def corpus(self) -> Corpus:
         """The corpus, loaded on first use (harness side only)."""
         if self._corpus is None:
-            from benchmarks import _text
+            from benchmarks.training.data import text
 
-            load = lambda fetch: _text.load(self.dataset, self._root, fetch, self._url)  # noqa: E731
+            load = lambda fetch: text.load(self.dataset, self._root, fetch, self._url)  # noqa: E731
             if self._download:  # under torchrun rank 0 fetches what is missing, then the others read it
                 lock = Lockstep.join()
                 first = lock.share(lambda: load(True))
@@ -105,7 +105,7 @@ class PTBTrainTask:
         ident = self.identity(codes, epochs)
 
         def train() -> dict[str, float]:
-            from benchmarks._lm_train import train_cell
+            from benchmarks.training.lm_trainer import train_cell
 
             self._cap_threads()
             row = train_cell(self.corpus(), codes, self.recipe, self.train_seed, epochs, self._device,
@@ -128,7 +128,7 @@ def make(dataset: str, *, data: Path | str | None = None, cache: Path | str | No
          **options: Any) -> PTBTrainTask:
     """Recurrent cells trained on ``ptb`` (files under the data directory; ``download=true`` fetches them)
     or ``synthetic-text``; ``recipe`` = ptb-eval (the paper's evaluation) or tiny (CPU)."""
-    from benchmarks._lm_train import lm_preset
+    from benchmarks.training.lm_trainer import lm_preset
 
     opts = dict(options)
     recipe = lm_preset(str(opts.pop("recipe", "tiny" if dataset == "synthetic-text" else "ptb-eval")),

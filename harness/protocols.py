@@ -1,13 +1,15 @@
-"""The extension points: a search space, a task (benchmark x dataset) and a method.
+"""The extension points: a search space, a task (benchmark x dataset), a method and an executor.
 
 A method is a class registered in ``methods/`` with a frozen ``Config`` dataclass; the harness builds
 it as ``Method(space, rng, config)`` and calls ``method.search(evaluator)``. The method drives its
-own loop and the evaluator raises ``BudgetExhausted`` when the budget is spent.
+own loop and the evaluator raises ``BudgetExhausted`` when the budget is spent. A benchmark is a
+factory registered in ``benchmarks/`` that makes a ``Task`` per dataset; an executor is a factory
+registered in ``harness/executors/``. docs/extending.md shows one of each.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Callable, Iterator, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -97,9 +99,23 @@ class TrainingTask(Task, Protocol):
 
 
 class Method(Protocol):
-    """A search method; it sees only the metered evaluator, never the task or test values."""
+    """A search method; it sees only the metered evaluator, never the task or test values.
+
+    Optional: ``report_attrs() -> dict``, written to the run's attributes when it ends, and a class
+    attribute ``MODEL_QUALITY = {attribute: label}`` naming those attributes that are the Kendall tau
+    of the method's own model (``reports/predictor_quality.py`` tabulates them).
+    """
 
     def search(self, evaluator: Any) -> None: ...
+
+
+class Executor(Protocol):
+    """Runs the chunks of a comparison (lists of (dataset, method, seed) jobs) and yields each
+    chunk's run summaries as the chunk finishes, in any order. ``work`` runs one chunk; it writes
+    the chunk's trajectories itself, so an executor only moves chunks and summaries."""
+
+    def map(self, work: Callable[[list[tuple[str, str, int]]], list[dict[str, Any]]],
+            chunks: list[list[tuple[str, str, int]]]) -> Iterator[list[dict[str, Any]]]: ...
 
 
 @dataclass(frozen=True)

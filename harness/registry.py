@@ -30,12 +30,15 @@ class Registry(Generic[T]):
         return deco
 
     def discover(self) -> None:
-        """Import every public module of the package once, so their decorators run."""
+        """Import every public top-level module of the package once, so their decorators run.
+
+        One rule and no exceptions: registered things are the package's public modules; its
+        subpackages (e.g. ``benchmarks/spaces/``) and private modules (``_x``) hold their parts."""
         if self._discovered:
             return
         pkg = importlib.import_module(self.package)
         for info in pkgutil.iter_modules(pkg.__path__):
-            if not info.name.startswith("_") and info.name != "perf":
+            if not info.name.startswith("_") and not info.ispkg:
                 importlib.import_module(f"{self.package}.{info.name}")
         self._discovered = True
 
@@ -63,3 +66,4 @@ class Registry(Generic[T]):
 
 METHODS: Registry = Registry("method", "methods")
 BENCHMARKS: Registry = Registry("benchmark", "benchmarks")
+EXECUTORS: Registry = Registry("executor", "harness.executors")

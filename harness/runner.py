@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
-import multiprocessing
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,7 +19,7 @@ from harness.packs import PackWriter, read_pack
 from harness.protocols import Task
 from harness.recorder import (STATUS_COMPLETE, Recorder, ShadowRecorder, check_identity, read_trajectory,
                               run_status)
-from harness.registry import BENCHMARKS, METHODS
+from harness.registry import BENCHMARKS, EXECUTORS, METHODS
 from harness.seeding import stream
 from harness.trajectory import KIND_CHARGE, Trajectory, final_incumbent
 
@@ -132,6 +132,7 @@ class CompareSpec:
     workers: int = 1
     flush_s: float = 1.0
     constraint: str | None = None  # e.g. "params_m<=0.5"; applies to every method
+    executor: str = "local"        # where the chunks run (harness/executors/)
 
     def __post_init__(self) -> None:
         constraint_from(self.constraint)  # a malformed constraint fails before any work
@@ -140,6 +141,7 @@ class CompareSpec:
         for m in self.methods:
             METHODS.get(m)  # unknown names fail before any work
         BENCHMARKS.get(self.benchmark)
+        EXECUTORS.get(self.executor)
 
 
 def _jobs(spec: CompareSpec) -> list[tuple[str, str, int]]:
@@ -181,17 +183,6 @@ def _work_chunk(spec: CompareSpec, tasks: dict[str, Task], jobs: list[tuple[str,
         if sink is not None:
             sink.close()  # finished runs reach disk even when a later run fails
     return out
-
-
-_WORKER: dict[str, Any] = {}  # per-process: filled by the pool initializer in forked workers only
-
-
-def _init_worker(spec: CompareSpec, tasks: dict[str, Task]) -> None:
-    _WORKER["spec"], _WORKER["tasks"] = spec, tasks
-
-
-def _chunk_in_worker(jobs: list[tuple[str, str, int]]) -> list[dict[str, Any]]:
-    return _work_chunk(_WORKER["spec"], _WORKER["tasks"], jobs)
 
 
 def make_tasks(spec: CompareSpec) -> dict[str, Task]:
@@ -237,11 +228,11 @@ def _role(spec: CompareSpec) -> tuple[bool, Lockstep | None]:
 def compare(spec: CompareSpec, progress: Callable[[Iterable[Any], int], Iterator[Any]] | None = None) -> list[dict[str, Any]]:
     """Run every (dataset, method, seed) under the same budget; returns one summary per run.
 
-    Finished runs already in packs are skipped; the rest run in chunks of one (dataset, method),
-    each chunk writing its finished runs to packs of its own (one writer per file). Under torchrun
-    with a DDP benchmark every rank runs the same jobs in order, in one process (rank 0 decides
-    which are done and alone writes and reports progress); with any other benchmark rank 0 runs the
-    study alone and the other ranks return [] at once.
+    Finished runs already in packs are skipped; the rest run in chunks of one (dataset, method) on
+    the spec's executor, each chunk writing its finished runs to packs of its own (one writer per
+    file). Under torchrun with a DDP benchmark every rank runs the same jobs in order, in one process
+    (rank 0 decides which are done and alone writes and reports progress); with any other benchmark
+    rank 0 runs the study alone and the other ranks return [] at once.
     """
     takes_part, lock = _role(spec)
     if not takes_part:
@@ -262,11 +253,10 @@ def compare(spec: CompareSpec, progress: Callable[[Iterable[Any], int], Iterator
         for chunk in results:
             yield from chunk
 
-    if lock is not None or spec.workers <= 1 or len(chunks) < 2:
-        results = list(wrap(flat(_work_chunk(spec, tasks, c, lock) for c in chunks), len(jobs)))
+    if lock is not None:  # every rank runs every chunk, in order, in this process
+        finished: Iterable[list[dict[str, Any]]] = (_work_chunk(spec, tasks, c, lock) for c in chunks)
     else:
-        ctx = multiprocessing.get_context("fork")
-        with ctx.Pool(min(spec.workers, len(chunks)), initializer=_init_worker, initargs=(spec, tasks)) as pool:
-            results = list(wrap(flat(pool.imap_unordered(_chunk_in_worker, chunks)), len(jobs)))
+        finished = EXECUTORS.get(spec.executor)(spec.workers).map(functools.partial(_work_chunk, spec, tasks), chunks)
+    results = list(wrap(flat(finished), len(jobs)))
     order = {j: i for i, j in enumerate(jobs)}
     return sorted(results, key=lambda r: order[(r["dataset"], r["method"], r["seed"])])

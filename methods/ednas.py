@@ -71,8 +71,8 @@ class EDNAS:
     def search(self, evaluator: MeteredEvaluator) -> str | None:
         import torch
 
-        from methods import _oneshot as one
-        from methods._ednas_policy import SPACES, Reinforce
+        from methods._oneshot import training as one
+        from methods._oneshot.ednas_policy import SPACES, Reinforce
 
         cfg, name = self.config, self.space.name
         data = self.data = evaluator.search_data()
@@ -105,7 +105,7 @@ class EDNAS:
         return self._sample(self.policy, self.rng)
 
     def _weight_epoch(self) -> None:
-        from methods import _oneshot as one
+        from methods._oneshot import training as one
 
         self.net.train()
         for idx in one.batches(len(self.weight_ids), self.config.batch, self.gen):
@@ -115,14 +115,14 @@ class EDNAS:
 
     def _policy_epoch(self) -> None:
         """Forward-only pass over the policy split."""
-        from methods import _oneshot as one
+        from methods._oneshot import training as one
 
         for idx in one.batches(len(self.policy_ids), self.config.batch, self.gen):
             self._policy_step(self.policy_ids[idx])
 
     def _weight_step(self, ids: Any) -> None:
         """SGD step on the shared weights with a fresh child; ``ids`` index the weight split."""
-        from methods import _oneshot as one
+        from methods._oneshot import training as one
 
         codes, _ = self.sample()
         self.net.set_path(codes)
@@ -131,7 +131,7 @@ class EDNAS:
 
     def _reward(self, codes: np.ndarray, ids: Any) -> float:
         """Minibatch accuracy (fraction) of the child, eval mode, no weight update."""
-        from methods import _oneshot as one
+        from methods._oneshot import training as one
 
         self.net.set_path(codes)
         with one.eval_mode(self.net):
@@ -157,7 +157,7 @@ class EDNAS:
 
     def _finish(self, evaluator: MeteredEvaluator, codes: np.ndarray | None) -> str | None:
         """The chosen cell: submitted on NB201, returned as a genotype on DARTS."""
-        from methods._oneshot import finish
+        from methods._oneshot.training import finish
 
         self.genotype = finish(self.space, evaluator, codes, self.config.submit_darts)
         return self.genotype

@@ -1,8 +1,8 @@
 """EDNAS recurrent cell search on Penn Treebank (Lee, Kim, Han, arXiv:1910.10397; methods/ednas.md, PTB
 row): structure and activation policy vectors trained by REINFORCE on c / perplexity of single-path
-children of a weight-sharing DARTS RNN supernet (``benchmarks/_rnn_net.py``). Needs the ``rnn`` space
+children of a weight-sharing DARTS RNN supernet (``benchmarks/training/nets/rnn.py``). Needs the ``rnn`` space
 and a task lending token streams (``ptb-train``); the method never sees the test stream. Under torchrun
-each rank runs its chunk of the batch columns (``benchmarks/_rnn_replicas.py``, shared with
+each rank runs its chunk of the batch columns (``benchmarks/training/rnn_replicas.py``, shared with
 ``ptb-train``); the ranks stay identical.
 """
 from __future__ import annotations
@@ -72,11 +72,11 @@ class EDNASRNN:
     def search(self, evaluator: MeteredEvaluator) -> str | None:
         import torch
 
-        from benchmarks._rnn_net import RNNModel, batchify
-        from benchmarks._sgd import SGD
-        from methods import _oneshot as one
-        from methods._ednas_policy import Reinforce, rnn_policy
-        from benchmarks._rnn_replicas import own, split_columns
+        from benchmarks.training.nets.rnn import RNNModel, batchify
+        from benchmarks.training.optim import SGD
+        from methods._oneshot import training as one
+        from methods._oneshot.ednas_policy import Reinforce, rnn_policy
+        from benchmarks.training.rnn_replicas import own, split_columns
 
         cfg = self.config
         data = evaluator.search_data()
@@ -109,7 +109,7 @@ class EDNASRNN:
         return self._finish(evaluator, best)
 
     def sample(self) -> tuple[np.ndarray, list]:
-        from methods._ednas_policy import sample_rnn
+        from methods._oneshot.ednas_policy import sample_rnn
 
         return sample_rnn(self.policy, self.rng)
 
@@ -120,9 +120,9 @@ class EDNASRNN:
     def _weight_epoch(self) -> None:
         """One pass over the train stream; every window trains a freshly sampled child (single path).
         Under torchrun the BN running statistics end as rank 0's (each rank saw its own columns)."""
-        from benchmarks._rnn_net import chunks
-        from methods._oneshot import sync_buffers
-        from benchmarks._rnn_replicas import train_step
+        from benchmarks.training.nets.rnn import chunks
+        from methods._oneshot.training import sync_buffers
+        from benchmarks.training.rnn_replicas import train_step
 
         cfg = self.config
         self.net.train()
@@ -137,7 +137,7 @@ class EDNASRNN:
     def _reward(self, x: Any, y: Any, h: Any) -> tuple[float, Any]:
         """c / perplexity of the current child on one window (eval mode, no weight update); under
         torchrun the perplexity of all ranks' columns, the same number on every rank."""
-        from benchmarks._rnn_replicas import mean_loss
+        from benchmarks.training.rnn_replicas import mean_loss
 
         loss, h = mean_loss(self.net, x, y, h, self.reps)
         if not math.isfinite(loss):  # a diverged child: the worst reward (c / inf), and a fresh hidden
@@ -146,7 +146,7 @@ class EDNASRNN:
 
     def _policy_epoch(self) -> None:
         """REINFORCE step per valid window: sample, reward c / ppl, moving baseline, Adam."""
-        from benchmarks._rnn_net import chunks
+        from benchmarks.training.nets.rnn import chunks
 
         h = self.net.init_hidden(self.valid.shape[1])
         for x, y in chunks(self.valid, self.config.bptt):
@@ -159,7 +159,7 @@ class EDNASRNN:
 
     def _select(self) -> np.ndarray:
         """Score N_cand samples on consecutive valid windows (hidden carried, wrapping); best wins."""
-        from benchmarks._rnn_net import chunks
+        from benchmarks.training.nets.rnn import chunks
 
         windows = list(chunks(self.select_data, self.config.bptt))
         h = self.net.init_hidden(self.select_data.shape[1])

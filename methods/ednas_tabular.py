@@ -39,7 +39,7 @@ class EDNASTabular:
     def search(self, evaluator: MeteredEvaluator) -> None:
         import torch
 
-        from methods._ednas_policy import Reinforce, nb201_policy, sample_nb201
+        from methods._oneshot.ednas_policy import Reinforce, nb201_policy, sample_nb201
 
         cfg = self.config
         self.policy = nb201_policy(torch.Generator().manual_seed(int(self.rng.integers(2**62))))

@@ -13,7 +13,7 @@ from harness.errors import BudgetExhausted, HarnessError
 from harness.evaluator import MeteredEvaluator
 from harness.protocols import SearchSpace
 from harness.registry import METHODS
-from methods._evnas_ga import DECODERS, SHAPES, mixing_weights, next_generation, random_alpha
+from methods._oneshot.evnas_ga import DECODERS, SHAPES, mixing_weights, next_generation, random_alpha
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +70,7 @@ class EvNAS:
     def search(self, evaluator: MeteredEvaluator) -> str | None:
         import torch
 
-        from methods import _oneshot as one
+        from methods._oneshot import training as one
 
         cfg, name = self.config, self.space.name
         data = evaluator.search_data()
@@ -116,7 +116,7 @@ class EvNAS:
     def _train_epoch(self, pop: np.ndarray) -> None:
         """One pass over the train split; minibatch k trains with individual k mod P. Under torchrun
         each rank runs its chunk of every minibatch; rank 0's BN statistics are shared after the pass."""
-        from methods import _oneshot as one
+        from methods._oneshot import training as one
 
         cfg = self.config
         self.net.train()
@@ -128,7 +128,7 @@ class EvNAS:
 
     def _fitness(self, alpha: np.ndarray) -> float:
         """Top-1 % on the whole validation split with the decoded architecture; no weight update."""
-        from methods import _oneshot as one
+        from methods._oneshot import training as one
 
         self.net.set_weights(self._weights(alpha))
         with one.eval_mode(self.net, self.config.fitness_eval_mode):
@@ -136,7 +136,7 @@ class EvNAS:
 
     def _finish(self, evaluator: MeteredEvaluator) -> str | None:
         """The last generation's best: submitted on NB201, returned as a genotype on DARTS."""
-        from methods._oneshot import finish
+        from methods._oneshot.training import finish
 
         self.genotype = finish(self.space, evaluator, self.best[-1] if self.best else None,
                                self.config.submit_darts)

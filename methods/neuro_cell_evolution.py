@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from benchmarks.neurocell_space import MUTATIONS, encode
+from benchmarks.spaces.neurocell import MUTATIONS, encode
 from harness.errors import HarnessError
 from harness.evaluator import MeteredEvaluator
 from harness.protocols import SearchSpace
@@ -73,7 +73,7 @@ class NeuroCellEvolution:
         self.lineage: list[dict] = []
 
     def search(self, evaluator: MeteredEvaluator) -> None:
-        from methods._neurocell_loop import Evolution, recipe
+        from methods._neurocell.loop import Evolution, recipe
 
         evo = Evolution(self.config, self.rng, evaluator)
         self.lineage = evo.lineage

@@ -18,7 +18,7 @@ from harness.evaluator import MeteredEvaluator
 from harness.protocols import SearchSpace
 from harness.registry import METHODS
 from methods._common import require_space
-from methods._neurocell_select import tournament
+from methods._neurocell.select import tournament
 
 NONE, SKIP, CONV1, CONV3 = 0, 1, 2, 3  # NB201 op codes (benchmarks/nb201_space.OPS)
 MOVES = {NONE: (CONV1, CONV3), SKIP: (CONV3,), CONV1: (CONV3,)}

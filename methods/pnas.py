@@ -2,7 +2,7 @@
 
 NB201 "node-progressive" mapping: level b fixes the ops on node b's incoming edges; unset nodes
 j > b pass through (edge j<-(j-1) = skip_connect, other inputs none). DARTS (S1) mapping: level b
-adds intermediate node b to one genotype shared by both cell types (methods/_pnas_darts.py).
+adds intermediate node b to one genotype shared by both cell types (methods/_predictors/pnas_darts.py).
 Level 1 is trained whole; each later level trains the surrogate's top K of all one-node expansions
 of the kept cells. Once the last level is reached, the rest of the budget goes down the re-ranked
 final-level candidates, K at a time, refitting the surrogate between batches.
@@ -24,7 +24,7 @@ from harness.errors import HarnessError
 from harness.evaluator import MeteredEvaluator
 from harness.protocols import SearchSpace
 from harness.registry import METHODS
-from methods import _pnas_darts
+from methods._predictors import pnas_darts
 from methods._common import arch_keys, require_space
 
 NODE_SLOTS = ((0,), (1, 2), (3, 4, 5))   # NB201 slots of the edges into nodes 1, 2, 3
@@ -77,8 +77,8 @@ class Mapping:
 
 MAPPINGS = {
     "nb201": Mapping(3, N_SLOTS, N_OPS, lambda rng: level_one(), expand, tokens),
-    "darts": Mapping(_pnas_darts.LEVELS, _pnas_darts.N_SLOTS, _pnas_darts.N_TOKEN_OPS, _pnas_darts.level_one,
-                     _pnas_darts.expand, _pnas_darts.tokens),
+    "darts": Mapping(pnas_darts.LEVELS, pnas_darts.N_SLOTS, pnas_darts.N_TOKEN_OPS, pnas_darts.level_one,
+                     pnas_darts.expand, pnas_darts.tokens),
 }
 
 
@@ -110,6 +110,8 @@ class Config:
 class PNAS:
     """Beam search over cell sizes; the surrogate ranks, only the top K are paid for."""
 
+    MODEL_QUALITY = {"surrogate_tau": "τ surrogate"}  # per level (reports/predictor_quality.py)
+
     Config = Config
 
     def __init__(self, space: SearchSpace, rng: np.random.Generator, config: Config) -> None:
@@ -131,7 +133,7 @@ class PNAS:
         self.make_surrogate: Callable[[int], Any] = self._lstm
 
     def _lstm(self, seed: int) -> Any:
-        from methods._predictors import LSTMSurrogate, SurrogateConfig
+        from methods._predictors.models import LSTMSurrogate, SurrogateConfig
 
         c = self.config
         sc = SurrogateConfig(c.embed, c.hidden, c.ensemble, c.epochs, c.lr, c.batch_size)
@@ -176,7 +178,7 @@ class PNAS:
             self.beam = max(len(measured), 1)
         top = top[:len(measured)]
         if len(measured) >= 2:
-            from methods._predictors import tau
+            from methods._predictors.models import tau
 
             self.stage_tau.append((level, len(measured), tau(pred[top], measured)))
         return cand[top]

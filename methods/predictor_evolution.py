@@ -5,7 +5,7 @@ label, run the README's Algorithm 1 on predicted fitness, pay only for the ``per
 unseen cells}. ``n_initial=300, per_round=1, generations=1000, fidelity=200`` is the sheet's
 one-shot paper mode. Feasibility comes from the harness constraint (``evaluator.feasible``).
 
-S1 (DARTS genotypes, e.g. under ``darts-train``): the GNN reads both cell DAGs (methods/_graphs.py);
+S1 (DARTS genotypes, e.g. under ``darts-train``): the GNN reads both cell DAGs (methods/_predictors/graphs.py);
 mutation changes one (input, op) pair of one node (``space.mutate``), crossover exchanges whole
 nodes (cuts between nodes), so every child is a valid genotype; each label is a real training run.
 """
@@ -20,9 +20,10 @@ from harness.errors import HarnessError
 from harness.evaluator import MeteredEvaluator
 from harness.protocols import SearchSpace
 from harness.registry import METHODS
+from harness.seeding import torch_seed
 from methods._common import arch_keys
-from methods._ga import crossover, mutate_genes
-from methods._graphs import N_CHOICES
+from methods._predictors.ga import crossover, mutate_genes
+from methods._predictors.graphs import N_CHOICES
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,8 @@ class Config:
 @METHODS.register("predictor_evolution")
 class PredictorEvolution:
     """Pays for random labels, then for the GA winners of a predictor refitted every round."""
+
+    MODEL_QUALITY = {"kendall_tau_cv": "τ cross-validated", "kendall_tau_next_round": "τ on the next round"}
 
     Config = Config
 
@@ -158,7 +161,7 @@ class PredictorEvolution:
         return np.array(got)
 
     def _make(self, seed: int) -> Any:
-        from methods._predictors import Predictor, PredictorConfig
+        from methods._predictors.models import Predictor, PredictorConfig
 
         c = self.config
         pc = PredictorConfig(kind=c.predictor, hidden=c.hidden, layers=c.layers, epochs=c.epochs, lr=c.lr,
@@ -173,7 +176,7 @@ class PredictorEvolution:
             self.predictor.refit(x, y, self.config.finetune_epochs)
 
     def _measure_tau(self) -> None:
-        from methods._predictors import cv_tau
+        from methods._predictors.models import cv_tau
 
         c = self.config
         if c.tau_folds < 2:
@@ -186,7 +189,7 @@ class PredictorEvolution:
 
     def report_attrs(self) -> dict[str, Any]:
         """Predictor quality for the trajectory file: CV tau and the out-of-sample tau of each round."""
-        from methods._predictors import tau
+        from methods._predictors.models import tau
 
         if self.tau_cv is None and len(self.codes) >= 2 * max(self.config.tau_folds, 1):
             self._measure_tau()
@@ -205,3 +208,16 @@ def _unique_best(index: np.ndarray, fit: np.ndarray, k: int) -> np.ndarray:
     order = np.argsort(-fit, kind="stable")
     _, first = np.unique(index[order], return_index=True)
     return order[np.sort(first)][:k]
+
+
+
+def heldout_tau(space: SearchSpace, codes: np.ndarray, labels: np.ndarray, n_train: int, kind: str, seed: int,
+                **predictor: Any) -> float:
+    """Kendall tau on ``codes[n_train:]`` of this method's predictor (``kind`` gnn or mlp) fit on the
+    first ``n_train`` labelled cells: a measurement of the predictor (``python -m harness predictor-tau``)."""
+    from methods._predictors.models import Predictor, PredictorConfig, tau
+
+    p = Predictor(space.name, space.n_choices, PredictorConfig(kind=kind, **predictor),
+                  torch_seed(seed, "predictor_quality", kind))
+    p.fit(codes[:n_train], labels[:n_train])
+    return tau(p.predict(codes[n_train:]), labels[n_train:])

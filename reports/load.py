@@ -18,7 +18,7 @@ from harness.errors import DataError, HarnessError
 from harness.packs import read_pack
 from harness.recorder import STATUS_COMPLETE, read_trajectory
 from harness.trajectory import KIND_CHARGE, KIND_QUERY, Trajectory, incumbent_rows
-from reports.surrogates import quality_of
+from reports.predictor_quality import quality_of
 
 log = logging.getLogger(__name__)
 

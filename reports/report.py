@@ -12,7 +12,7 @@ from reports.html import Page
 from reports.load import RunSet, budget_label, load_runs
 from reports.plots import plot_anytime, plot_cd, plot_finals, plot_ranks
 from reports.stats import Friedman, friedman
-from reports.surrogates import quality_grid
+from reports.predictor_quality import quality_grid
 from reports.tables import (Table, build_table, caption, grid_markdown, pairwise_grid, pairwise_markdown,
                             table_grid, to_csv, to_latex, to_markdown)
 
@@ -20,7 +20,7 @@ log = logging.getLogger(__name__)
 
 FORMATS = ("md", "tex", "csv", "html")
 MODELS_NOTE = ("Kendall τ of each model-based method's predictor or surrogate against the validation "
-               "accuracies it paid for, mean ± std over runs (reports/surrogates.py).")
+               "accuracies it paid for, mean ± std over runs (reports/predictor_quality.py).")
 
 
 def parse_formats(text: str) -> tuple[str, ...]:

@@ -14,9 +14,9 @@ EPOCHS = 2
 
 
 def _fit(epochs: int, checkpoint: Path | None) -> dict[str, Any]:
-    from benchmarks._lm_train import fit_cell, lm_preset
-    from benchmarks._text import synthetic
-    from benchmarks.rnn_space import EDNAS_PTB, RNNSpace
+    from benchmarks.training.lm_trainer import fit_cell, lm_preset
+    from benchmarks.training.data.text import synthetic
+    from benchmarks.spaces.rnn import EDNAS_PTB, RNNSpace
 
     # every dropout on; lr 2, not 20: at lr 20 this 16-unit cell trains chaotically and rounding
     # differences (a sum over 2 ranks) grow past any tolerance within an epoch or two
@@ -27,7 +27,7 @@ def _fit(epochs: int, checkpoint: Path | None) -> dict[str, Any]:
 
 
 def main(out: Path) -> None:
-    import benchmarks._checkpoint as ck
+    import benchmarks.training.checkpoint as ck
     from harness.distributed import barrier, init
 
     torch.set_num_threads(1)

@@ -30,7 +30,7 @@ def harness_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def nb201_table_path(nb201_data: Path, harness_cache: Path) -> Path:
-    from benchmarks.nb201_table import ensure_table
+    from benchmarks.tabular.nb201_table import ensure_table
 
     return ensure_table(nb201_data, harness_cache)
 

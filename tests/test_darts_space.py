@@ -6,7 +6,7 @@ import json
 import numpy as np
 import pytest
 
-from benchmarks.darts_space import DARTS_V1, DARTS_V2, DartsSpace
+from benchmarks.spaces.darts import DARTS_V1, DARTS_V2, DartsSpace
 from harness.errors import ArchError
 
 SPACE = DartsSpace()

@@ -11,9 +11,9 @@ import pytest
 torch = pytest.importorskip("torch")
 torch.set_num_threads(1)
 
-from benchmarks._lm_train import LMResult, fit_cell, lm_preset  # noqa: E402
-from benchmarks._text import synthetic  # noqa: E402
-from benchmarks.rnn_space import EDNAS_PTB, RNNSpace  # noqa: E402
+from benchmarks.training.lm_trainer import LMResult, fit_cell, lm_preset  # noqa: E402
+from benchmarks.training.data.text import synthetic  # noqa: E402
+from benchmarks.spaces.rnn import EDNAS_PTB, RNNSpace  # noqa: E402
 
 CORPUS = synthetic(480, 240, 240)  # ~6 BPTT windows an epoch
 CELL = RNNSpace().parse(EDNAS_PTB)
@@ -116,7 +116,7 @@ def test_a_corrupt_checkpoint_is_moved_aside(cut: bool, straight, tmp_path: Path
     ckpt = tmp_path / "run.pt"
     bad = straight[1].read_bytes()[:200] if cut else b"garbage"  # cut short, as a disk fault might leave it
     ckpt.write_bytes(bad)
-    with caplog.at_level(logging.WARNING, logger="benchmarks._checkpoint"):
+    with caplog.at_level(logging.WARNING, logger="benchmarks.training.checkpoint"):
         res = fit_cell(CORPUS, CELL, RECIPE, SEED, 2, checkpoint=ckpt)
     lines = [r.getMessage() for r in caplog.records if "unreadable" in r.getMessage()]
     assert len(lines) == 1 and "\n" not in lines[0] and "run.pt.corrupt" in lines[0]

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from benchmarks.nb201_space import NB201Space
+from benchmarks.spaces.nb201 import NB201Space
 from harness.budget import Budget
 from harness.errors import BudgetExhausted
 from harness.evaluator import MeteredEvaluator
@@ -77,6 +77,6 @@ def test_a_tabular_study_under_torchrun_runs_on_rank_0_alone(nb201_data, harness
 
 
 def test_compare_modules_import_no_torch() -> None:
-    code = ("import sys, harness.runner, harness.lockstep, harness.commands.compare; "
+    code = ("import sys, harness.runner, harness.lockstep, harness.cli.compare; "
             "assert 'torch' not in sys.modules, 'torch imported'")
     subprocess.run([sys.executable, "-c", code], check=True, cwd=REPO)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from benchmarks.macro_space import MacroSpace, macs
+from benchmarks.spaces.macro import MacroSpace, macs
 from harness.errors import ArchError
 
 FIGURE = "skip+sep3+sep5|sep3+sep5+sep7+dil5|skip+sep3+sep5+sep7+dil3+dil5|skip+sep3+sep5+sep7+dil3+dil5|sep3+sep5+sep7+dil5"
@@ -25,7 +25,7 @@ def test_samples_and_mutants_are_valid_and_round_trip():
 def test_macs_match_the_seed_figure_and_a_hook_count():
     torch = pytest.importorskip("torch")
     torch.set_num_threads(1)
-    from benchmarks._macro_net import MacroNet, count_macs
+    from benchmarks.training.nets.macro import MacroNet, count_macs
 
     g = MacroSpace().parse(FIGURE)
     assert abs(macs(g)[0] / 1e6 - 14.46) < 0.2  # README: the searched net has 14.46 M MACs

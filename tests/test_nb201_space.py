@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from benchmarks.nb201_space import N_ARCHS, NB201Space
+from benchmarks.spaces.nb201 import N_ARCHS, NB201Space
 from harness.errors import ArchError
 
 CHECKS = {

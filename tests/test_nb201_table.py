@@ -5,8 +5,8 @@ import h5py
 import numpy as np
 import pytest
 
-from benchmarks.nb201_space import NB201Space
-from benchmarks.nb201_table import ensure_table, open_table, prepare
+from benchmarks.spaces.nb201 import NB201Space
+from benchmarks.tabular.nb201_table import ensure_table, open_table, prepare
 from harness.errors import DataError
 
 

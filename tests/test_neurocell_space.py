@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from benchmarks.nb201_space import OPS, NB201Space
-from benchmarks.neurocell_space import (MAX_UNITS, MUTATIONS, NeuroCellSpace, apply, decode, encode,
+from benchmarks.spaces.nb201 import OPS, NB201Space
+from benchmarks.spaces.neurocell import (MAX_UNITS, MUTATIONS, NeuroCellSpace, apply, decode, encode,
                                         format_cell, parse_cell, propose, template_cell)
 from harness.errors import ArchError
-from methods._neurocell_select import tournament
+from methods._neurocell.select import tournament
 from methods.neuro_cell_evolution_tabular import Config, grow, moves
 
 

@@ -8,8 +8,8 @@ import threading
 import numpy as np
 import pytest
 
-from benchmarks import _text
-from benchmarks.rnn_space import EDNAS_PTB, N_CELLS, RNNSpace
+from benchmarks.training.data import text
+from benchmarks.spaces.rnn import EDNAS_PTB, N_CELLS, RNNSpace
 from harness.errors import ArchError, DataError
 
 SPACE = RNNSpace()
@@ -65,13 +65,13 @@ LINES = {"train": "the cat sat\nthe dog sat on the mat\n", "valid": "the cat ran
 
 def _write(folder, texts=LINES):
     folder.mkdir(parents=True, exist_ok=True)
-    for split, text in texts.items():
-        (folder / f"ptb.{split}.txt").write_text(text)
+    for split, body in texts.items():
+        (folder / f"ptb.{split}.txt").write_text(body)
 
 
 def test_reader_builds_the_vocabulary_from_train_only(tmp_path):
     _write(tmp_path / "ptb")
-    c = _text.load("ptb", tmp_path)
+    c = text.load("ptb", tmp_path)
     assert c.vocab[:3] == ("the", "cat", "sat") and "<eos>" in c.vocab and c.vocab[-1] == "<unk>"
     assert "ran" not in c.vocab and "a" not in c.vocab  # never seen in train: <unk>
     unk = c.vocab.index("<unk>")
@@ -90,24 +90,24 @@ def test_downloader_fetches_from_a_local_server_and_missing_files_fail_in_one_li
     try:
         root = tmp_path / "data"
         with pytest.raises(DataError, match="ptb.train.txt not found") as exc:
-            _text.ptb(root, download=False, url=url)
+            text.ptb(root, download=False, url=url)
         assert "\n" not in str(exc.value)
-        c = _text.ptb(root, download=True, url=url, timeout_s=10)
+        c = text.ptb(root, download=True, url=url, timeout_s=10)
         assert (root / "ptb" / "ptb.test.txt").read_text() == LINES["test"] and len(c.train) == 11
-        assert not _text.checksums(root)["train"]  # not the published file
+        assert not text.checksums(root)["train"]  # not the published file
         (served / "ptb.valid.txt").unlink()
         (root / "ptb" / "ptb.valid.txt").unlink()
         with pytest.raises(DataError, match="download of .*ptb.valid.txt failed"):
-            _text.ptb(root, download=True, url=url, timeout_s=10)
+            text.ptb(root, download=True, url=url, timeout_s=10)
     finally:
         server.shutdown()
         server.server_close()
 
 
 def test_synthetic_text_is_learnable_but_not_by_unigrams():
-    c = _text.synthetic()
+    c = text.synthetic()
     assert (len(c.train), len(c.valid), len(c.test), c.n_tokens) == (4000, 800, 800, 24)
-    uni = _text.unigram_perplexity(c.train, c.valid, c.n_tokens)
+    uni = text.unigram_perplexity(c.train, c.valid, c.n_tokens)
     # a bigram table from train beats the unigram bar by far: there is something to learn
     counts = np.ones((24, 24))
     np.add.at(counts, (c.train[:-1], c.train[1:]), 1)

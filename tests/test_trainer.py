@@ -9,11 +9,12 @@ import pytest
 torch = pytest.importorskip("torch")
 torch.set_num_threads(1)
 
-from benchmarks import _augment, _datasets  # noqa: E402
-from benchmarks._nb201_net import NB201Net  # noqa: E402
-from benchmarks._recipe import PRESETS, Recipe, preset  # noqa: E402
-from benchmarks._trainer import Trainer  # noqa: E402
-from benchmarks.nb201_space import NB201Space  # noqa: E402
+from benchmarks.training import augment  # noqa: E402
+from benchmarks.training.data import images  # noqa: E402
+from benchmarks.training.nets.nb201 import NB201Net  # noqa: E402
+from benchmarks.training.recipe import PRESETS, Recipe, preset  # noqa: E402
+from benchmarks.training.trainer import Trainer  # noqa: E402
+from benchmarks.spaces.nb201 import NB201Space  # noqa: E402
 from harness.errors import HarnessError  # noqa: E402
 
 CELL = NB201Space().from_index(11472)
@@ -41,14 +42,14 @@ def test_schedules_and_presets() -> None:
 
 def test_augmentation_is_a_function_of_the_generator() -> None:
     x = torch.rand(6, 3, 8, 8)
-    draw = lambda: _augment.draw(6, 8, 2, True, 4, torch.Generator().manual_seed(1))  # noqa: E731
-    a, b = _augment.apply(x, draw(), 2, 4), _augment.apply(x, draw(), 2, 4)
+    draw = lambda: augment.draw(6, 8, 2, True, 4, torch.Generator().manual_seed(1))  # noqa: E731
+    a, b = augment.apply(x, draw(), 2, 4), augment.apply(x, draw(), 2, 4)
     assert torch.equal(a, b) and not torch.equal(a, x)
     assert ((a == 0).flatten(1).sum(1) >= 3 * 4).all()  # each image lost at least part of a 4x4 square
 
 
 def test_resume_after_kill_repeats_the_run(tmp_path: Path) -> None:
-    data = _datasets.load("synthetic", None)
+    data = images.load("synthetic", None)
     full = Trainer(data, RECIPE, seed=3).fit(_build)
     assert full.step_loss[-1] < full.step_loss[0] and full.valid_acc > 40
 
@@ -72,7 +73,7 @@ def test_resume_after_kill_repeats_the_run(tmp_path: Path) -> None:
 
 
 def test_a_longer_run_continues_a_shorter_one(tmp_path: Path) -> None:
-    data = _datasets.load("synthetic", None)
+    data = images.load("synthetic", None)
     ckpt = tmp_path / "arch.pt"
     full = Trainer(data, RECIPE, seed=5).fit(_build)
     first = Trainer(data, RECIPE, seed=5).fit(_build, epochs=2, checkpoint=ckpt, checkpoint_min_s=1e9)
@@ -84,7 +85,7 @@ def test_a_longer_run_continues_a_shorter_one(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("nesterov, wd", [(True, 5e-4), (False, 3e-4)])
 def test_sgd_matches_torch_optim(nesterov: bool, wd: float) -> None:
-    from benchmarks._sgd import SGD
+    from benchmarks.training.optim import SGD
 
     g = torch.Generator().manual_seed(0)
     a, b = torch.nn.Linear(4, 3), torch.nn.Linear(4, 3)
@@ -106,7 +107,7 @@ def test_sgd_matches_torch_optim(nesterov: bool, wd: float) -> None:
 
 @pytest.mark.parametrize("betas, wd", [((0.9, 0.999), 0.0), ((0.5, 0.999), 1e-3)])
 def test_adam_matches_torch_optim(betas: tuple[float, float], wd: float) -> None:
-    from benchmarks._adam import Adam
+    from benchmarks.training.optim import Adam
 
     g = torch.Generator().manual_seed(1)
     a, b = torch.nn.Linear(5, 3), torch.nn.Linear(5, 3)

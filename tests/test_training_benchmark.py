@@ -9,18 +9,19 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from benchmarks._train_cache import TrainCache
+from benchmarks.training.cache import TrainCache
 from harness.errors import HarnessError
 from harness.protocols import Task
 from harness.registry import BENCHMARKS
 
+REPO = Path(__file__).resolve().parents[1]
 OPTS = {"C": 8, "N": 1, "train_images": 256, "recipe_changes": {"epochs": 2, "batch_size": 32},
         "threads": 1}
 
 
 def test_discovery_does_not_import_torch() -> None:
-    code = ("import sys; from harness.registry import BENCHMARKS; from harness.presets import PRESETS; "
-            "BENCHMARKS.names(); PRESETS.names(); assert 'torch' not in sys.modules, 'torch imported'")
+    code = ("import sys; from harness.registry import BENCHMARKS; from harness.studies import STUDIES; "
+            "BENCHMARKS.names(); STUDIES.names(); assert 'torch' not in sys.modules, 'torch imported'")
     subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).resolve().parents[1])
 
 
@@ -68,11 +69,11 @@ def test_unknown_option_is_a_one_line_error(tmp_path: Path) -> None:
 
 
 def test_default_preset_is_registered() -> None:
-    from benchmarks.presets_training import PRESETS as OURS
-    from harness.presets import PRESETS
+    from harness.studies import STUDIES, read_study
 
-    p = PRESETS.get("default")
-    assert p is OURS["default"] and p["benchmark"] == "nb201-train" and len(p["seeds"]) >= 5
+    p = STUDIES.get("default")
+    assert p == read_study(REPO / "benchmarks" / "studies" / "default.toml")
+    assert p["benchmark"] == "nb201-train" and len(p["seeds"]) >= 5
     assert set(p["methods"]) == {"random_search", "regularized_evolution"}
 
 
@@ -89,12 +90,13 @@ def test_darts_training_with_aux_head_and_drop_path(tmp_path: Path) -> None:
 
 def test_default_preset_runs_through_compare(tmp_path: Path) -> None:
     pytest.importorskip("torch")
-    from benchmarks.presets_training import PRESETS as OURS
     from harness.budget import Budget
     from harness.recorder import read_trajectory
     from harness.runner import CompareSpec, compare
 
-    p = OURS["default"]
+    from harness.studies import STUDIES
+
+    p = STUDIES.get("default")
     options = {**p["options"], "train_images": 64, "recipe_changes": {"epochs": 1}}
     spec = CompareSpec(benchmark=p["benchmark"], datasets=("digits",), methods=tuple(p["methods"]), seeds=(0,),
                        budget=Budget(max_evals=2), out=tmp_path / "runs", benchmark_options=options,

@@ -11,11 +11,11 @@ import pytest
 torch = pytest.importorskip("torch")
 torch.set_num_threads(1)
 
-from benchmarks._darts_net import DartsNet  # noqa: E402
-from benchmarks._nb201_net import NB201Net, count_params  # noqa: E402
-from benchmarks._ops import DARTS_OPS, NB201_OPS, ResNetBasicBlock, darts_op, nb201_op  # noqa: E402
-from benchmarks.darts_space import DARTS_V2, DartsSpace  # noqa: E402
-from benchmarks.nb201_space import NB201Space  # noqa: E402
+from benchmarks.training.nets.darts import DartsNet  # noqa: E402
+from benchmarks.training.nets.nb201 import NB201Net, count_params  # noqa: E402
+from benchmarks.training.nets.ops import DARTS_OPS, NB201_OPS, ResNetBasicBlock, darts_op, nb201_op  # noqa: E402
+from benchmarks.spaces.darts import DARTS_V2, DartsSpace  # noqa: E402
+from benchmarks.spaces.nb201 import NB201Space  # noqa: E402
 
 NASWOT = "derived/BayesWatch__nas-without-training__arch_score_acc.csv"
 

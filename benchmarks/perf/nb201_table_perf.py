@@ -17,9 +17,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from benchmarks._nb201_sources import read_exports  # noqa: E402
-from benchmarks.nb201_space import NB201Space  # noqa: E402
-from benchmarks.nb201_table import ensure_table, open_table  # noqa: E402
+from benchmarks.tabular.nb201_sources import read_exports  # noqa: E402
+from benchmarks.spaces.nb201 import NB201Space  # noqa: E402
+from benchmarks.tabular.nb201_table import ensure_table, open_table  # noqa: E402
 from harness.config import data_dir  # noqa: E402
 
 

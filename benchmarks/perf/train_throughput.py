@@ -16,11 +16,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 import torch  # noqa: E402
 
-from benchmarks._darts_net import DartsNet  # noqa: E402
-from benchmarks._nb201_net import NB201Net, count_params  # noqa: E402
-from benchmarks._sgd import SGD  # noqa: E402
-from benchmarks.darts_space import DARTS_V2, DartsSpace  # noqa: E402
-from benchmarks.nb201_space import NB201Space  # noqa: E402
+from benchmarks.training.nets.darts import DartsNet  # noqa: E402
+from benchmarks.training.nets.nb201 import NB201Net, count_params  # noqa: E402
+from benchmarks.training.optim import SGD  # noqa: E402
+from benchmarks.spaces.darts import DARTS_V2, DartsSpace  # noqa: E402
+from benchmarks.spaces.nb201 import NB201Space  # noqa: E402
 
 RESNET_CELL = 11472
 

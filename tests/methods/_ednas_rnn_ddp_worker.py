@@ -20,7 +20,7 @@ def _flat(tensors: Any) -> list[float]:
 def _counting() -> tuple[dict[str, Any], Any]:
     """Patch the RNN model's forward to count the tokens it runs, by mode, and to keep the parameters
     it started from."""
-    from benchmarks._rnn_net import RNNModel
+    from benchmarks.training.nets.rnn import RNNModel
 
     seen: dict[str, Any] = {"train": 0, "eval": 0}
     forward = RNNModel.forward
@@ -35,14 +35,14 @@ def _counting() -> tuple[dict[str, Any], Any]:
 
 
 def _corpus() -> Any:
-    from benchmarks._text import synthetic
+    from benchmarks.training.data.text import synthetic
 
     return synthetic()
 
 
 def search(path: Path) -> dict[str, Any]:
     """One search; what it decided and the supernet it ended with, as JSON-able values."""
-    from benchmarks.rnn_space import RNNSpace
+    from benchmarks.spaces.rnn import RNNSpace
     from harness.protocols import TextData
     from tests.methods.oneshot_fixtures import ImageTask, run_method
 
@@ -64,10 +64,10 @@ def averaging_gap() -> float:
     """Largest difference (losses, hidden states, parameters) between data-parallel and one-process
     RNN steps with every dropout on but BN frozen (eval-mode BN: no batch statistics, so the two must
     agree up to rounding). 5 columns split 3 / 2; window lengths vary; the path changes every step."""
-    from benchmarks._rnn_net import RNNModel, batchify, chunks
-    from benchmarks._sgd import SGD
-    from methods import _oneshot as one
-    from benchmarks._rnn_replicas import own, split_columns, train_step
+    from benchmarks.training.nets.rnn import RNNModel, batchify, chunks
+    from benchmarks.training.optim import SGD
+    from methods._oneshot import training as one
+    from benchmarks.training.rnn_replicas import own, split_columns, train_step
 
     reps = one.replicas()
     assert reps is not None

@@ -10,7 +10,7 @@ import torch
 from benchmarks.neurocell_train import NeuroCellTask
 from harness.budget import Budget, Spent
 from harness.distributed import from_env
-from methods._neurocell_loop import Evolution
+from methods._neurocell.loop import Evolution
 from methods.neuro_cell_evolution import Config
 
 

@@ -20,7 +20,7 @@ def _flat(tensors: Any) -> list[float]:
 def _counting() -> tuple[dict[str, Any], Any]:
     """Patch the NB201 supernet's forward to count the images it runs, by BN mode, and to keep the
     parameters it started from."""
-    from methods._supernets import NB201Supernet
+    from methods._oneshot.supernets import NB201Supernet
 
     seen: dict[str, Any] = {"train": 0, "eval": 0}
     forward = NB201Supernet.forward
@@ -36,7 +36,7 @@ def _counting() -> tuple[dict[str, Any], Any]:
 
 def search(method: str, path: Path) -> dict[str, Any]:
     """One search; what it decided and the supernet it ended with, as JSON-able values."""
-    from benchmarks.nb201_space import NB201Space
+    from benchmarks.spaces.nb201 import NB201Space
     from tests.methods.oneshot_fixtures import run_method
 
     seen, restore = _counting()
@@ -63,8 +63,8 @@ def averaging_gap() -> float:
     rounding). Batches are uneven (7 items), one-sided (1 item: one rank runs nothing) and full; steps
     alternate EvNAS mixing weights and EDNAS single paths with ``none`` edges, whose unused ops must keep
     ``grad = None`` (so SGD's weight decay and momentum leave them alone, as in one process)."""
-    from methods import _oneshot as one
-    from methods._evnas_ga import mixing_weights
+    from methods._oneshot import training as one
+    from methods._oneshot.evnas_ga import mixing_weights
     from methods.ednas import Config
     from tests.methods.oneshot_fixtures import digits_data
 

@@ -12,7 +12,7 @@ class ToyNB201Task:
     default_fidelity = 12.0
 
     def __init__(self) -> None:
-        from benchmarks.nb201_space import NB201Space
+        from benchmarks.spaces.nb201 import NB201Space
 
         self.space = NB201Space()
         self.weights = np.random.default_rng(123).normal(size=(6, 5))
@@ -52,7 +52,7 @@ class ToyDartsTask:
     default_fidelity = 1.0
 
     def __init__(self) -> None:
-        from benchmarks.darts_space import DartsSpace
+        from benchmarks.spaces.darts import DartsSpace
 
         self.space = DartsSpace()
         self.w_op = np.random.default_rng(7).normal(size=(2, 4, 8))   # cell, node, op

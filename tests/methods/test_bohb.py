@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from benchmarks.nb201_space import NB201Space
+from benchmarks.spaces.nb201 import NB201Space
 from methods._kde import CategoricalKDE, KDEModel
 from methods.bohb import BOHB, BOHBNB201, Config, Hyperband, HyperbandConfig, bracket, hpbandster_budgets
 from tests.methods.common import check_cost_and_determinism

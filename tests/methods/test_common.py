@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from benchmarks.darts_space import DARTS_V1, DARTS_V2, DartsSpace
-from benchmarks.nb201_space import NB201Space
+from benchmarks.spaces.darts import DARTS_V1, DARTS_V2, DartsSpace
+from benchmarks.spaces.nb201 import NB201Space
 from harness.errors import HarnessError
 from methods._common import arch_keys, require_space
 
@@ -30,7 +30,7 @@ def test_keys_are_the_index_on_nb201_and_a_stable_hash_of_the_canonical_genotype
     swapped = v2.reshape(2, 4, 2, 2)[:, :, ::-1].reshape(32)  # each node's inputs in the other order
     keys = arch_keys(space, np.stack([v1, v2, swapped]))
     assert keys[0] != keys[1] and keys[1] == keys[2]
-    code = ("from benchmarks.darts_space import DARTS_V2, DartsSpace; from methods._common import arch_keys; "
+    code = ("from benchmarks.spaces.darts import DARTS_V2, DartsSpace; from methods._common import arch_keys; "
             "print(int(arch_keys(DartsSpace(), DartsSpace().parse(DARTS_V2))[0]))")
     out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True,
                          cwd=Path(__file__).resolve().parents[2], env={**os.environ, "PYTHONHASHSEED": "123"})

@@ -6,10 +6,10 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from benchmarks.darts_space import DartsSpace  # noqa: E402
-from benchmarks.nb201_space import NB201Space  # noqa: E402
+from benchmarks.spaces.darts import DartsSpace  # noqa: E402
+from benchmarks.spaces.nb201 import NB201Space  # noqa: E402
 from harness.trajectory import KIND_CHARGE, KIND_FINAL  # noqa: E402
-from methods import _ednas_policy as pol  # noqa: E402
+from methods._oneshot import ednas_policy as pol  # noqa: E402
 from methods.ednas import EDNAS  # noqa: E402
 from tests.methods.oneshot_fixtures import ALLOWED, ImageTask, digits_data, run_method, run_patched  # noqa: E402
 
@@ -85,7 +85,7 @@ def test_policy_learns_a_rewarded_op_and_baseline_recursion():
 
 
 def test_only_the_sampled_ops_run():
-    from methods._supernets import DartsSupernet, NB201Supernet
+    from methods._oneshot.supernets import DartsSupernet, NB201Supernet
 
     calls = {"n": 0}
 
@@ -188,7 +188,7 @@ def test_the_search_loop_keeps_the_moving_baseline(nb201_run):
 
 
 def test_weight_lr_follows_the_cosine_schedule():
-    from methods._oneshot import CosineSGD
+    from methods._oneshot.training import CosineSGD
 
     opt = CosineSGD([torch.nn.Parameter(torch.zeros(1))], EDNAS.Config(epochs=4), True, 4)
     lrs = []
@@ -200,7 +200,7 @@ def test_weight_lr_follows_the_cosine_schedule():
 
 def test_normal_choices_drive_normal_cells_and_reduce_choices_reduction_cells():
     """The seed feeds the sampled normal weights to reduction cells (names swapped); we do not."""
-    from methods._supernets import DartsSupernet
+    from methods._oneshot.supernets import DartsSupernet
 
     net = DartsSupernet(C=4, layers=3, num_classes=10, in_channels=1)
     seen: set[tuple[bool, int]] = set()

@@ -9,10 +9,10 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from benchmarks.rnn_space import EDNAS_PTB, RNNSpace  # noqa: E402
+from benchmarks.spaces.rnn import EDNAS_PTB, RNNSpace  # noqa: E402
 from harness.protocols import TextData  # noqa: E402
 from harness.trajectory import KIND_CHARGE, KIND_FINAL  # noqa: E402
-from methods import _ednas_policy as pol  # noqa: E402
+from methods._oneshot import ednas_policy as pol  # noqa: E402
 from methods.ednas_rnn import EDNASRNN  # noqa: E402
 from tests.methods.oneshot_fixtures import ALLOWED, run_method  # noqa: E402
 
@@ -44,7 +44,7 @@ def test_policy_vector_lengths_and_every_sample_is_a_valid_cell():
 
 
 def test_single_path_cell_runs_8_nodes_and_matches_the_darts_formula():
-    from benchmarks._rnn_net import ACT_FNS, RNNModel
+    from benchmarks.training.nets.rnn import ACT_FNS, RNNModel
 
     codes = SPACE.parse(EDNAS_PTB)
     m = RNNModel(10, 4, 0.0, 0.0, 0.0, 0.0, 0.0, search=False, codes=codes).eval()
@@ -111,8 +111,8 @@ def test_same_seed_same_search_bit_for_bit(runs):
 
 
 def test_training_a_cell_beats_the_unigram_baseline(task):
-    from benchmarks._lm_train import lm_preset, train_cell
-    from benchmarks._text import unigram_perplexity
+    from benchmarks.training.lm_trainer import lm_preset, train_cell
+    from benchmarks.training.data.text import unigram_perplexity
 
     c = task.corpus()
     torch.set_num_threads(1)
@@ -122,7 +122,7 @@ def test_training_a_cell_beats_the_unigram_baseline(task):
 
 
 def test_wrong_space_or_data_fail_in_one_line():
-    from benchmarks.nb201_space import NB201Space
+    from benchmarks.spaces.nb201 import NB201Space
     from harness.errors import HarnessError
 
     with pytest.raises(HarnessError, match="ednas-rnn needs the rnn space, got .* ptb-train"):
@@ -143,7 +143,7 @@ def test_ptb_train_options_and_metric_are_recorded(task):
 
 
 def test_a_diverged_child_scores_worst_and_does_not_poison_the_next(runs, monkeypatch):
-    import benchmarks._rnn_replicas as rr
+    import benchmarks.training.rnn_replicas as rr
 
     inst = runs[0][0]
     h = torch.full((4, CI["nhid"]), float("nan"))

@@ -63,8 +63,8 @@ def test_a_rank_without_columns_fails_in_one_line():
 
     from harness.distributed import Dist
     from harness.errors import HarnessError
-    from benchmarks._replicas import Replicas
-    from benchmarks._rnn_replicas import own
+    from benchmarks.training.replicas import Replicas
+    from benchmarks.training.rnn_replicas import own
 
     data = torch.zeros(10, 3, dtype=torch.long)
     assert own(data, Replicas(Dist(rank=1, world=2))).shape == (10, 1)  # columns 2..2 of 0..2

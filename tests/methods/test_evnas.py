@@ -6,10 +6,10 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from benchmarks.darts_space import DartsSpace  # noqa: E402
-from benchmarks.nb201_space import NB201Space  # noqa: E402
+from benchmarks.spaces.darts import DartsSpace  # noqa: E402
+from benchmarks.spaces.nb201 import NB201Space  # noqa: E402
 from harness.trajectory import KIND_CHARGE, KIND_FINAL  # noqa: E402
-from methods import _evnas_ga as ga  # noqa: E402
+from methods._oneshot import evnas_ga as ga  # noqa: E402
 from methods.evnas import EvNAS  # noqa: E402
 from tests.methods.oneshot_fixtures import ALLOWED, TEST_ACC, ImageTask, digits_data, run_method, run_patched  # noqa: E402
 
@@ -103,11 +103,11 @@ def test_tournament_draws_distinct_individuals_and_the_fittest_wins():
 @pytest.fixture(scope="module")
 def nb201_run(tmp_path_factory):
     """One instrumented CI run: trained populations, set_weights calls, fitness calls."""
-    from methods import _oneshot, _supernets
+    from methods._oneshot import supernets, training
 
     log = {"trained": [], "set": [], "fitness": [], "acc_rows": [], "snap": [], "in_train": False}
     set_weights, train_epoch, fitness, accuracy = (
-        _supernets._Mixing.set_weights, EvNAS._train_epoch, EvNAS._fitness, _oneshot.accuracy)
+        supernets._Mixing.set_weights, EvNAS._train_epoch, EvNAS._fitness, training.accuracy)
 
     def state(net):
         return {k: v.clone() for k, v in net.state_dict().items()}
@@ -135,8 +135,8 @@ def nb201_run(tmp_path_factory):
         log["acc_rows"].append(len(y))
         return accuracy(net, x, y, batch)
 
-    patches = [(_supernets._Mixing, "set_weights", rec_set), (EvNAS, "_train_epoch", rec_train),
-               (EvNAS, "_fitness", rec_fitness), (_oneshot, "accuracy", rec_acc)]
+    patches = [(supernets._Mixing, "set_weights", rec_set), (EvNAS, "_train_epoch", rec_train),
+               (EvNAS, "_fitness", rec_fitness), (training, "accuracy", rec_acc)]
     out = run_patched(patches, "evnas", NB201Space(), CI, tmp_path_factory.mktemp("evnas") / "r.h5")
     return (*out, log)
 
@@ -253,7 +253,7 @@ def test_next_generation_children_come_row_wise_from_their_two_winners_then_muta
 def test_supernet_edges_mix_with_the_decoded_weights(space, monkeypatch):
     """Check 1 at the supernet: after ``set_weights`` every mixed edge of every cell runs with its own
     row of softmax(mask) (S1: normal rows in normal cells, reduce rows in reduction cells)."""
-    from methods._supernets import DartsSupernet, MixedEdge, NB201Supernet
+    from methods._oneshot.supernets import DartsSupernet, MixedEdge, NB201Supernet
 
     alpha = ga.random_alpha(np.random.default_rng(11), ga.SHAPES[space], 1)[0]
     w = ga.mixing_weights(ga.DECODERS[space](alpha)[1])

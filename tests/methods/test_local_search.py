@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from benchmarks.nb201_space import NB201Space
+from benchmarks.spaces.nb201 import NB201Space
 from methods.local_search import Config, LocalSearch
 from tests.methods.common import check_cost_and_determinism
 from tests.methods.fakes import FakeEvaluator, run

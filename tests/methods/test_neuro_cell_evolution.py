@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from benchmarks.neurocell_space import decode, format_cell
+from benchmarks.spaces.neurocell import decode, format_cell
 from harness.budget import Budget
 from harness.errors import HarnessError
 from harness.recorder import read_trajectory
@@ -88,12 +88,12 @@ def test_method_never_sees_test_data_or_accuracy(tmp_path: Path) -> None:
 
 
 def test_child_trains_from_inherited_weights() -> None:
-    from benchmarks._datasets import load
-    from benchmarks._trainer import Trainer, build_model
-    from benchmarks.neurocell_space import propose, template_cell
-    from methods._neurocell_loop import recipe
-    from methods._neurocell_morph import morph
-    from methods._neurocell_net import NetShape, NeuroCellNet
+    from benchmarks.training.data.images import load
+    from benchmarks.training.trainer import Trainer, build_model
+    from benchmarks.spaces.neurocell import propose, template_cell
+    from methods._neurocell.loop import recipe
+    from methods._neurocell.morph import morph
+    from methods._neurocell.net import NetShape, NeuroCellNet
     from methods.neuro_cell_evolution import Config
 
     data = load("digits", None)
@@ -115,7 +115,7 @@ def test_child_trains_from_inherited_weights() -> None:
 
 
 def test_sgdr_restarts_at_epochs_1_3_7() -> None:
-    from methods._neurocell_loop import recipe
+    from methods._neurocell.loop import recipe
     from methods.neuro_cell_evolution import Config
 
     r = recipe(Config(), 15)
@@ -132,12 +132,12 @@ def test_needs_a_training_task(tmp_path: Path) -> None:
 
 
 def test_presets_and_bad_options() -> None:
-    from harness.presets import PRESETS
+    from harness.studies import STUDIES
     from harness.runner import make_config
 
     for name in ("neurocell-ci", "neurocell-tabular"):
-        for method in PRESETS.get(name)["methods"]:
-            make_config(method, PRESETS.get(name).get("method_configs", {}).get(method))
+        for method in STUDIES.get(name)["methods"]:
+            make_config(method, STUDIES.get(name).get("method_configs", {}).get(method))
     with pytest.raises(HarnessError, match="mutations must be"):
         make_config("neuro_cell_evolution", {"mutations": ["deeper", "wider"]})
     with pytest.raises(HarnessError, match="answers no queries"):

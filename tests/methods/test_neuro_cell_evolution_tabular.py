@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.nb201_space import NB201Space
+from benchmarks.spaces.nb201 import NB201Space
 from harness.budget import Budget
 from harness.protocols import Outcome
 from harness.recorder import read_trajectory
@@ -67,7 +67,7 @@ def test_replace_parent_keeps_population_size(tmp_path: Path) -> None:
 def test_needs_the_nb201_space() -> None:
     import pytest
 
-    from benchmarks.neurocell_space import NeuroCellSpace
+    from benchmarks.spaces.neurocell import NeuroCellSpace
     from harness.errors import HarnessError
     from methods.neuro_cell_evolution_tabular import NeuroCellEvolutionTabular
 

@@ -9,10 +9,10 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from benchmarks.neurocell_space import MUTATIONS, Mutation, apply, propose, template_cell  # noqa: E402
-from methods._neurocell_morph import morph  # noqa: E402
+from benchmarks.spaces.neurocell import MUTATIONS, Mutation, apply, propose, template_cell  # noqa: E402
+from methods._neurocell.morph import morph  # noqa: E402
 from harness.errors import HarnessError  # noqa: E402
-from methods._neurocell_net import NetShape, NeuroCellNet  # noqa: E402
+from methods._neurocell.net import NetShape, NeuroCellNet  # noqa: E402
 
 torch.set_num_threads(1)
 

@@ -10,8 +10,8 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from benchmarks._train_cache import cache_key  # noqa: E402
-from benchmarks.darts_space import DartsSpace  # noqa: E402
+from benchmarks.training.cache import cache_key  # noqa: E402
+from benchmarks.spaces.darts import DartsSpace  # noqa: E402
 from harness.cli import main  # noqa: E402
 from harness.recorder import read_run  # noqa: E402
 from harness.trajectory import KIND_CHARGE, KIND_FINAL  # noqa: E402
@@ -35,12 +35,12 @@ def _read(folder) -> dict:
 
 def test_darts_train_via_cli_trains_the_returned_genotype_and_hands_out_no_test(tmp_path, caplog, capsys,
                                                                                  monkeypatch):
-    from benchmarks.training import TrainingBenchmark
+    from benchmarks.training.task import TrainingBenchmark
 
     handed = []
     hook = TrainingBenchmark.search_data
     monkeypatch.setattr(TrainingBenchmark, "search_data", lambda self: handed.append((self, hook(self))) or handed[-1][1])
-    caplog.set_level(logging.INFO, logger="methods._oneshot")
+    caplog.set_level(logging.INFO, logger="methods._oneshot.training")
     methods = ("evnas", "ednas")
     rc = main(["compare", "--benchmark", "darts-train", "--dataset", "digits", "--methods", ",".join(methods),
                "--seeds", "0", "--budget-epochs", "10", "--workers", "1", "--out", str(tmp_path / "runs"),
@@ -109,8 +109,8 @@ def test_nb201_study_puts_one_shot_beside_rs_rea_with_both_cost_columns(tmp_path
 @pytest.mark.parametrize("track", [True, False])
 def test_bn_settings_reach_every_supernet_op(space, track):
     """The recorded BN flags are the ones the ops run with (NB201 results move by points with them)."""
-    from methods._oneshot import build_supernet
-    from methods._supernets import MixedEdge
+    from methods._oneshot.training import build_supernet
+    from methods._oneshot.supernets import MixedEdge
     from methods.evnas import Config
 
     net = build_supernet(space, Config(C=4, N=1, layers=2, affine=False, track_running_stats=track), 10, 1, 0)

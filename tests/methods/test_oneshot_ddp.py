@@ -63,7 +63,7 @@ def test_without_a_joined_group_the_search_stays_in_one_process(monkeypatch):
     # torchrun with a benchmark that has no DDP: rank 0 runs the study alone and never joins the group,
     # so a supernet method must not wait for the other ranks
     from harness.distributed import joined
-    from methods import _oneshot as one
+    from methods._oneshot import training as one
 
     monkeypatch.setenv("RANK", "0")
     monkeypatch.setenv("WORLD_SIZE", "2")

@@ -7,7 +7,7 @@ import sys
 import numpy as np
 import pytest
 
-from benchmarks.nb201_space import NB201Space
+from benchmarks.spaces.nb201 import NB201Space
 from harness.budget import Budget
 from harness.errors import DataError
 from harness.recorder import read_trajectory
@@ -87,8 +87,8 @@ def test_a_killed_one_shot_run_resumes_to_the_same_result(tmp_path):
 def test_evnas_on_the_real_training_benchmark_once_it_offers_search_images(tmp_path):
     """nb201-train gains the hook with one line (asked of the training layer); the report trains the cell."""
     pytest.importorskip("torch")
-    from benchmarks._search_images import from_data
-    from benchmarks.training import make_nb201_train
+    from benchmarks.training.data.search import from_data
+    from benchmarks.nb201_train import make as make_nb201_train
 
     task = make_nb201_train("digits", cache=tmp_path / "cache", C=4, N=1, train_images=96, threads=1)
     task.search_data = lambda: from_data(task.data())

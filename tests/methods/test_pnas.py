@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from benchmarks.nb201_space import NB201Space
+from benchmarks.spaces.nb201 import NB201Space
 from harness.budget import Budget
 from harness.recorder import read_trajectory
 from harness.runner import run_one
@@ -103,7 +103,7 @@ def test_an_interrupted_run_resumes_by_replay(tmp_path):
 
 def test_paper_space_counts():
     """pnas.md check 1 for the paper's space: 136 distinct one-block cells; (b+1)^2 * 64 before symmetry."""
-    from methods._pnas_paper import blocks
+    from methods._predictors.pnas_paper import blocks
 
     assert len(blocks(1)) == 136 and len(set(blocks(1))) == 136
     for b in (1, 2, 3, 4, 5):

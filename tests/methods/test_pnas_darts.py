@@ -7,13 +7,13 @@ from math import comb
 import numpy as np
 import pytest
 
-from benchmarks.darts_space import DartsSpace
+from benchmarks.spaces.darts import DartsSpace
 from harness.budget import Budget
 from harness.errors import BudgetExhausted, HarnessError
 from harness.evaluator import MeteredEvaluator
 from harness.recorder import Recorder, read_trajectory
 from harness.runner import run_one
-from methods import _pnas_darts as pd
+from methods._predictors import pnas_darts as pd
 from methods.pnas import PNAS, Config
 from tests.methods.predictor_fixtures import ToyDartsTask, ToyNB201Task
 
@@ -114,7 +114,7 @@ def test_auto_beam_spends_its_share_of_the_budget(tmp_path):
 
 
 def test_wrong_space_and_bad_beam_are_one_line_errors():
-    from benchmarks.macro_space import MacroSpace
+    from benchmarks.spaces.macro import MacroSpace
 
     with pytest.raises(HarnessError, match="pnas needs the nb201 or darts space, got 'macro'"):
         PNAS(MacroSpace(), np.random.default_rng(0), Config())

@@ -5,13 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from benchmarks.darts_space import DARTS_V2, DartsSpace
+from benchmarks.spaces.darts import DARTS_V2, DartsSpace
 from harness.budget import Budget
 from harness.evaluator import MeteredEvaluator
 from harness.recorder import Recorder, read_trajectory
 from harness.runner import run_one
-from methods._ga import crossover
-from methods._graphs import DARTS_NODES, darts_graph
+from methods._predictors.ga import crossover
+from methods._predictors.graphs import DARTS_NODES, darts_graph
 from methods.predictor_evolution import Config, PredictorEvolution
 from tests.methods.predictor_fixtures import ToyDartsTask
 
@@ -65,7 +65,7 @@ def test_ga_on_darts_returns_valid_genotypes_and_keeps_its_best(tmp_path):
 def test_gnn_learns_a_synthetic_darts_target():
     """Sheet check 3 on S1: a fixed linear function of the op choices, ranked on held-out genotypes."""
     pytest.importorskip("torch")
-    from methods._predictors import Predictor, PredictorConfig, tau
+    from methods._predictors.models import Predictor, PredictorConfig, tau
 
     codes = SPACE.sample(np.random.default_rng(3), 200)
     w = np.random.default_rng(0).normal(size=(2, 8))  # cell type, op

@@ -6,14 +6,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from harness.presets import PRESETS
+from harness.studies import STUDIES
 
 
 def test_presets_hold_both_methods() -> None:
     for name in ("nb201-predictors", "darts-predictors", "darts-predictors-ci"):
-        p = PRESETS.get(name)
+        p = STUDIES.get(name)
         assert {"predictor_evolution", "pnas", "random_search"} <= set(p["methods"]), name
-    assert PRESETS.get("darts-predictors")["options"]["recipe_changes"] == {"epochs": 20}  # pnas.md: E = 20
+    assert STUDIES.get("darts-predictors")["options"]["recipe_changes"] == {"epochs": 20}  # pnas.md: E = 20
 
 
 def test_darts_ci_preset_runs_through_compare(tmp_path: Path) -> None:
@@ -22,7 +22,7 @@ def test_darts_ci_preset_runs_through_compare(tmp_path: Path) -> None:
     from harness.recorder import read_trajectory
     from harness.runner import CompareSpec, compare
 
-    p = PRESETS.get("darts-predictors-ci")
+    p = STUDIES.get("darts-predictors-ci")
     spec = CompareSpec(benchmark=p["benchmark"], datasets=tuple(p["datasets"]), methods=("predictor_evolution", "pnas"),
                        seeds=(0,), budget=Budget(max_evals=2), out=tmp_path / "runs",
                        method_configs=p["method_configs"], benchmark_options={**p["options"], "train_images": 64},

@@ -4,8 +4,8 @@ from __future__ import annotations
 import numpy as np
 from scipy.stats import kendalltau
 
-from benchmarks.nb201_space import NB201Space
-from methods._graphs import macro_graph, nb201_graph
+from benchmarks.spaces.nb201 import NB201Space
+from methods._predictors.graphs import macro_graph, nb201_graph
 
 
 def test_macro_graph_has_36_nodes_two_edges_per_op_and_self_loops():
@@ -35,7 +35,7 @@ def _linear_target(codes: np.ndarray) -> np.ndarray:
 
 
 def test_gnn_output_in_unit_interval_deterministic_and_learns_a_linear_target():
-    from methods._predictors import Predictor, PredictorConfig, tau
+    from methods._predictors.models import Predictor, PredictorConfig, tau
 
     codes = NB201Space().sample(np.random.default_rng(1), 140)
     y = _linear_target(codes)
@@ -51,7 +51,7 @@ def test_gnn_output_in_unit_interval_deterministic_and_learns_a_linear_target():
 
 
 def test_mlp_learns_a_linear_target():
-    from methods._predictors import Predictor, PredictorConfig, tau
+    from methods._predictors.models import Predictor, PredictorConfig, tau
 
     codes = NB201Space().sample(np.random.default_rng(2), 160)
     y = _linear_target(codes)
@@ -60,7 +60,7 @@ def test_mlp_learns_a_linear_target():
 
 
 def test_lstm_surrogate_ranks_variable_length_cells():
-    from methods._predictors import LSTMSurrogate, SurrogateConfig, tau
+    from methods._predictors.models import LSTMSurrogate, SurrogateConfig, tau
     from methods.pnas import tokens
 
     rng = np.random.default_rng(4)

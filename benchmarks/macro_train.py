@@ -1,0 +1,40 @@
+"""``macro-train``: the GNN-predictor seed's macro space (predictor_evolution.md) trained for real by the
+generic training task, with the macro network as its builder and MACs as a resource."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from benchmarks.spaces.macro import MacroSpace, macs
+from benchmarks.training.task import SMALL_DATA, NetSpec, TrainingBenchmark, make_task
+from harness.errors import UnknownNameError
+from harness.lockstep import ddp_capable
+from harness.registry import BENCHMARKS
+
+
+def build(net: NetSpec, codes: np.ndarray, num_classes: int, in_channels: int) -> Any:
+    """The macro network of one genome (imports torch; the size is fixed by the space)."""
+    from benchmarks.training.nets.macro import MacroNet
+
+    return MacroNet(codes, num_classes, in_channels)
+
+
+class MacroTrainingBenchmark(TrainingBenchmark):
+    """The training task plus the resource ``macs_m`` (MACs in millions at the data's image size)."""
+
+    def resource(self, codes: np.ndarray, name: str) -> np.ndarray:
+        if name != "macs_m":
+            raise UnknownNameError(f"unknown macro-train resource {name!r}; known: macs_m")
+        d = self.data()
+        return macs(codes, d.image_size, d.in_channels, d.num_classes) / 1e6
+
+
+@BENCHMARKS.register("macro-train")
+@ddp_capable
+def make(dataset: str, *, data: Path | None = None, cache: Path | None = None, **options: Any) -> TrainingBenchmark:
+    """The seed's macro space trained for real (digits recipe on small data; the sheet's would be 60 epochs)."""
+    return make_task("macro-train", MacroSpace(), dataset, data, cache, NetSpec("macro", 0, 5), build,
+                     "digits-fast" if dataset in SMALL_DATA else "nb201-hp12", options,
+                     cls=MacroTrainingBenchmark)

@@ -1,0 +1,1 @@
+"""Search-space codecs (architecture <-> integer codes <-> official index); numpy only, no torch."""

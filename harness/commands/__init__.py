@@ -1,1 +1,0 @@
-"""CLI commands, one module each (``add_parser(sub)`` sets ``func`` on its parser)."""

@@ -1,0 +1,1 @@
+"""Private helpers of neuro-cell evolution: the template network, morphisms, selection and the training loop."""
