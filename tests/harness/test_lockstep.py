@@ -1,5 +1,5 @@
 """Lockstep pieces that need no torchrun: plain calls in one process, agreed charges, the recorder that
-writes nothing, which benchmarks run in lockstep, and rank 0 alone for the others (tests/test_compare_ddp.py
+writes nothing, which benchmarks run in lockstep, and rank 0 alone for the others (tests/harness/test_compare_ddp.py
 runs the real 2-process study)."""
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from harness.recorder import ShadowRecorder
 from harness.registry import BENCHMARKS
 from harness.runner import CompareSpec, compare
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 def test_one_process_lockstep_is_plain_calls() -> None:

@@ -87,7 +87,7 @@ def test_torchrun_compare_runs_in_lockstep_and_resumes(tmp_path: Path) -> None:
             n = EVALS if m == "random_search" else REA["population"]
             assert np.array_equal(two.codes[:n], ref_run.codes[:n]), f"{m} seed {s} chose other cells"
             # same batch pieces, but evaluated with rank 0's batch-norm running statistics (one piece's, not
-            # both in turn: test_ddp.py); after 2 SGD steps the cells sit near chance, where that moves a
+            # both in turn: tests/benchmarks/training/test_ddp.py); after 2 SGD steps the cells sit near chance, where that moves a
             # few dozen of the 400 predictions
             assert two["val"] == pytest.approx(ref_run["val"], abs=10.0)
             assert two["report_test"] == pytest.approx(ref_run["report_test"], abs=10.0)

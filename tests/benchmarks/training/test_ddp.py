@@ -14,7 +14,7 @@ from tests.torchrun import torchrun
 pytest.importorskip("torch")
 
 ARCH = "|nor_conv_3x3~0|+|none~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_1x1~1|skip_connect~2|"
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[3]
 
 
 def _train(tmp_path: Path, name: str, nproc: int, accum: int) -> dict:

@@ -13,7 +13,7 @@ from tests.torchrun import ranks_and_one, torchrun
 
 pytest.importorskip("torch")
 
-WORKER = "tests._lm_ddp_worker"
+WORKER = "tests.benchmarks.training._lm_ddp_worker"
 RUNS = ("whole", "first", "resumed")
 SEARCH = {"epochs": 1, "nhid": 16, "batch": 16, "bptt": 12, "n_candidates": 3}
 

@@ -14,7 +14,7 @@ from harness.errors import HarnessError
 from harness.protocols import Task
 from harness.registry import BENCHMARKS
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[3]
 OPTS = {"C": 8, "N": 1, "train_images": 256, "recipe_changes": {"epochs": 2, "batch_size": 32},
         "threads": 1}
 
@@ -22,7 +22,7 @@ OPTS = {"C": 8, "N": 1, "train_images": 256, "recipe_changes": {"epochs": 2, "ba
 def test_discovery_does_not_import_torch() -> None:
     code = ("import sys; from harness.registry import BENCHMARKS; from harness.studies import STUDIES; "
             "BENCHMARKS.names(); STUDIES.names(); assert 'torch' not in sys.modules, 'torch imported'")
-    subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).resolve().parents[1])
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).resolve().parents[3])
 
 
 def test_digits_evaluation_and_cache(tmp_path: Path) -> None:

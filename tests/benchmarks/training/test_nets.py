@@ -24,7 +24,7 @@ def _nb201_root() -> Path:
     env = os.environ.get("NAS_HARNESS_DATA")
     if env:
         return Path(env)
-    repo = Path(__file__).resolve().parents[1]  # <repo>/../shared, also from a worktree under wt/
+    repo = Path(__file__).resolve().parents[3]  # <repo>/../shared, also from a worktree under wt/
     for up in (repo.parent, repo.parent.parent):
         if (up / "shared" / "data" / "nb201").is_dir():
             return up / "shared" / "data" / "nb201"

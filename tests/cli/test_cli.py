@@ -5,7 +5,7 @@ from pathlib import Path
 import h5py
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 def cli(*args, env_extra=None, cwd=None):
