@@ -34,8 +34,9 @@ KEYS: dict[str, tuple[tuple[type, ...], str]] = {
 BUDGET_KEYS = ("max_cost_s", "max_evals", "max_epochs")
 
 
-def parse_seeds(text: str) -> tuple[int, ...]:
-    """``A:B`` (half-open range) or a comma list, e.g. ``0:100`` or ``0,3,7``."""
+def parse_seeds(text: str, what: str = "--seeds") -> tuple[int, ...]:
+    """``A:B`` (half-open range) or a comma list, e.g. ``0:100`` or ``0,3,7``; ``what`` names the
+    input in the error."""
     try:
         if ":" in text:
             a, b = text.split(":")
@@ -43,9 +44,9 @@ def parse_seeds(text: str) -> tuple[int, ...]:
         else:
             seeds = tuple(int(s) for s in text.split(",") if s.strip())
     except ValueError:
-        raise HarnessError(f"--seeds must be A:B or a comma list of integers, got {text!r}") from None
+        raise HarnessError(f"{what} must be A:B or a comma list of integers, got {text!r}") from None
     if not seeds:
-        raise HarnessError(f"--seeds {text!r} selects no seed")
+        raise HarnessError(f"{what} {text!r} selects no seed")
     return seeds
 
 
@@ -65,7 +66,7 @@ def _check(where: str, study: dict[str, Any]) -> dict[str, Any]:
             raise HarnessError(f"{where}: method_configs.{method} must be a table of options, got {config!r}")
     seeds = study.get("seeds")
     if isinstance(seeds, str):
-        study["seeds"] = list(parse_seeds(seeds))
+        study["seeds"] = list(parse_seeds(seeds, f"{where}: seeds"))
     elif seeds is not None and not all(isinstance(s, int) and not isinstance(s, bool) for s in seeds):
         raise HarnessError(f"{where}: seeds must be \"A:B\" or a list of integers, got {seeds!r}")
     return study

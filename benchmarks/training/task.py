@@ -166,7 +166,7 @@ def make_task(name: str, space: SearchSpace, dataset: str, data: Path | None, ca
     recipe = preset(str(opts.pop("recipe", default_recipe)), **dict(opts.pop("recipe_changes", {}) or {}))
     kwargs = {k: opts.pop(k) for k in OPTIONS if k in opts}
     if opts:
-        known = ", ".join(["recipe", "recipe_changes", *filter(None, [net_options]), *OPTIONS])
+        known = ", ".join(k for k in ("recipe", "recipe_changes", net_options, *OPTIONS) if k)
         raise HarnessError(f"unknown option(s) for {name}: {', '.join(sorted(opts))}; known: {known}")
     cache_file = cache_dir(cache, create=False) / "training" / f"{name}.h5"
     root = None if dataset in SMALL_DATA else data_dir(data)

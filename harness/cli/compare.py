@@ -36,7 +36,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="benchmark option, e.g. report_test=same")
     p.add_argument("--constraint", help="resource limit for every method, e.g. params_m<=0.5 or "
                    "latency_ms:pixel3<=12 (infeasible archs answer NaN, free)")
-    p.add_argument("--out", help="output directory (default: runs/<preset or benchmark>)")
+    p.add_argument("--out", help="output directory (default: runs/<study name or benchmark>)")
     p.add_argument("--data", help="data directory or file (else $NAS_HARNESS_DATA)")
     p.add_argument("--cache", help="cache directory (else $NAS_HARNESS_CACHE or ~/.cache/nas-harness)")
     p.add_argument("--workers", type=int, default=None,
@@ -57,35 +57,35 @@ def study_from_args(args: argparse.Namespace) -> dict[str, Any]:
     return {}
 
 
-def spec_from_args(args: argparse.Namespace, preset: dict[str, Any]) -> CompareSpec:
+def spec_from_args(args: argparse.Namespace, study: dict[str, Any]) -> CompareSpec:
     """The comparison: the study's values, overridden by the flags given."""
-    budget = dict(preset.get("budget", {}))
+    budget = dict(study.get("budget", {}))
     for key, flag in (("max_cost_s", args.budget_seconds), ("max_evals", args.budget_evals),
                       ("max_epochs", args.budget_epochs)):
         if flag is not None:
             budget[key] = flag
-    configs: dict[str, dict[str, Any]] = {k: dict(v) for k, v in preset.get("method_configs", {}).items()}
+    configs: dict[str, dict[str, Any]] = {k: dict(v) for k, v in study.get("method_configs", {}).items()}
     for key, val in pairs(args.set, "--set"):
         method, dot, opt = key.partition(".")
         if not dot:
             raise HarnessError(f"--set must look like METHOD.KEY=VALUE, got {key!r}")
         configs.setdefault(method, {})[opt] = val
-    options = {**preset.get("options", {}), **dict(pairs(args.option, "--option"))}
-    benchmark = args.benchmark or preset.get("benchmark")
-    datasets = args.dataset.split(",") if args.dataset else preset.get("datasets", [])
-    methods = args.methods.split(",") if args.methods else preset.get("methods", [])
-    seeds = parse_seeds(args.seeds) if args.seeds else tuple(preset.get("seeds", ()))
+    options = {**study.get("options", {}), **dict(pairs(args.option, "--option"))}
+    benchmark = args.benchmark or study.get("benchmark")
+    datasets = args.dataset.split(",") if args.dataset else study.get("datasets", [])
+    methods = args.methods.split(",") if args.methods else study.get("methods", [])
+    seeds = parse_seeds(args.seeds) if args.seeds else tuple(study.get("seeds", ()))
     for name, value in (("--benchmark", benchmark), ("--dataset", datasets), ("--methods", methods)):
         if not value:
             raise HarnessError(f"compare needs {name} (or a --preset / --config that sets it)")
-    default_workers = 1 if from_env().active else preset.get("workers") or os.cpu_count() or 1
+    default_workers = 1 if from_env().active else study.get("workers") or os.cpu_count() or 1
     return CompareSpec(
         benchmark=benchmark, datasets=tuple(datasets), methods=tuple(m.strip() for m in methods), seeds=seeds,
         budget=Budget(**budget), out=Path(args.out or f"runs/{_study_name(args) or benchmark}"),
         method_configs=configs, benchmark_options=options, data=args.data, cache=args.cache,
         workers=args.workers or default_workers,
-        flush_s=float(preset.get("flush_s", 1.0)),
-        constraint=args.constraint or preset.get("constraint"),
+        flush_s=float(study.get("flush_s", 1.0)),
+        constraint=args.constraint or study.get("constraint"),
         executor=args.executor or "local",
     )
 
