@@ -1,6 +1,9 @@
 """One exception tree so the CLI can print any user error as one line and exit 2."""
 from __future__ import annotations
 
+import difflib
+from typing import Iterable
+
 
 class HarnessError(Exception):
     """A problem with the user's input or data; the message is one line naming it."""
@@ -11,6 +14,14 @@ class UnknownNameError(HarnessError, KeyError):
 
     def __str__(self) -> str:  # KeyError would quote the message
         return str(self.args[0]) if self.args else ""
+
+    @classmethod
+    def of(cls, kind: str, name: str, known: Iterable[str]) -> "UnknownNameError":
+        """``unknown <kind> '<name>' (did you mean '<closest>'?); known: ...``."""
+        known = sorted(known)
+        close = difflib.get_close_matches(name, known, n=1)
+        hint = f" (did you mean '{close[0]}'?)" if close else ""
+        return cls(f"unknown {kind} '{name}'{hint}; known: {', '.join(known)}")
 
 
 class ArchError(HarnessError, ValueError):

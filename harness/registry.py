@@ -1,7 +1,6 @@
 """Name -> factory registries filled by decorators at import time (write-once, no run state)."""
 from __future__ import annotations
 
-import difflib
 import importlib
 import pkgutil
 from typing import Callable, Generic, Iterator, TypeVar
@@ -47,10 +46,7 @@ class Registry(Generic[T]):
         try:
             return self._items[name]
         except KeyError:
-            close = difflib.get_close_matches(name, self._items, n=1)
-            hint = f" (did you mean '{close[0]}'?)" if close else ""
-            known = ", ".join(sorted(self._items))
-            raise UnknownNameError(f"unknown {self.kind} '{name}'{hint}; known: {known}") from None
+            raise UnknownNameError.of(self.kind, name, self._items) from None
 
     def names(self) -> list[str]:
         self.discover()

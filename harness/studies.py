@@ -101,11 +101,7 @@ class Studies:
     def path(self, name: str) -> Path:
         path = self._root() / f"{name}.toml"
         if not path.is_file():
-            import difflib
-
-            close = difflib.get_close_matches(name, self.names(), n=1)
-            hint = f" (did you mean '{close[0]}'?)" if close else ""
-            raise UnknownNameError(f"unknown preset '{name}'{hint}; known: {', '.join(self.names())}")
+            raise UnknownNameError.of("preset", name, self.names())
         return path
 
     def get(self, name: str) -> dict[str, Any]:

@@ -18,7 +18,7 @@ from harness.errors import DataError, HarnessError
 from harness.packs import read_pack
 from harness.recorder import STATUS_COMPLETE, read_trajectory
 from harness.trajectory import KIND_CHARGE, KIND_QUERY, Trajectory, incumbent_rows
-from reports.predictor_quality import quality_of
+from reports.predictor_quality import declared, quality_of
 
 log = logging.getLogger(__name__)
 
@@ -96,7 +96,7 @@ class RunSet:
                       key=lambda r: r.seed)
 
 
-def run_from_trajectory(traj: Trajectory, path: Path) -> Run:
+def run_from_trajectory(traj: Trajectory, path: Path, declarations: dict[str, str] | None = None) -> Run:
     """Reduce a trajectory to its incumbent curve; attributes missing from the file raise DataError."""
     a = traj.attrs
     missing = [k for k in ("method", "benchmark", "dataset", "seed", *BUDGET_ATTRS) if k not in a]
@@ -117,7 +117,7 @@ def run_from_trajectory(traj: Trajectory, path: Path) -> Run:
         wall_s=float(np.nanmax(wall)) if len(wall) else 0.0,
         n_evals=int(np.sum(traj["kind"] == KIND_QUERY)),
         train_s=float(traj["cost_s"][charge].sum()) if (charge := traj["kind"] == KIND_CHARGE).any() else float("nan"),
-        quality=quality_of(a),
+        quality=quality_of(a, declarations),
     )
 
 
@@ -154,12 +154,13 @@ def load_runs(root: str | os.PathLike, include_running: bool = False) -> RunSet:
     """
     files = find_trajectory_files(root)
     runs: list[Run] = []
+    names = declared()  # the methods' MODEL_QUALITY, gathered once for every run
     skipped: list[str] = []
     for path, traj, error in _trajectories(files):
         try:
             if error is not None:
                 raise error
-            run = run_from_trajectory(traj, path)
+            run = run_from_trajectory(traj, path, names)
         except DataError as exc:
             skipped.append(f"skipped {exc}")
             log.warning("skipped %s", exc)
