@@ -1,5 +1,6 @@
 """Shared fixtures: the real NB201 figures (NAS_HARNESS_DATA, else ../shared/data/nb201 beside the
-repo, as CI lays it out) and a per-session cache so the table is prepared once."""
+repo, as CI lays it out; without them the data tests skip with that reason) and a per-session cache
+so the table is prepared once."""
 from __future__ import annotations
 
 import os
@@ -19,7 +20,7 @@ def _nb201_dir() -> Path:
 def nb201_data() -> Path:
     path = _nb201_dir()
     if not (path / "SOURCES.md").exists() and not path.is_file():
-        pytest.fail(f"NB201 data not found at {path}; set NAS_HARNESS_DATA")
+        pytest.skip(f"NB201 data not found at {path} (set NAS_HARNESS_DATA to the NB201 figures)")
     return path
 
 
