@@ -77,14 +77,15 @@ def run_one(method: str, task: Task, budget: Budget, seed: int, path: Path,
                                  agree=lock.floats if lock.active else None)
     rng = stream(seed, "method", method)
     instance = METHODS.get(method)(task.space, rng, cfg)
+    ended = "method"  # the method returned before the budget ran out (reports flag it as under-spent)
     try:
         instance.search(evaluator)
     except BudgetExhausted:
-        pass
+        ended = "budget"
     except BaseException:
         recorder.close(complete=False)
         raise
-    extra = describe(evaluator)
+    extra = {**describe(evaluator), "ended": ended}
     hook = getattr(instance, "report_attrs", None)
     if callable(hook):
         extra.update(hook())
