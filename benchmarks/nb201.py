@@ -137,6 +137,7 @@ class NB201Task:
             "report_valid_key": f"{self.dataset}/valid_acc/hp200",
             "report_test_key": f"{self._test_ds}/test_acc/hp200",
             "search_images": self.images or "none",
+            **({"search_train_images": self._train_images} if self.images and self._train_images else {}),
         }
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 import dataclasses
 import functools
 import logging
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
@@ -14,13 +13,15 @@ from harness.constraints import Constraint, constraint_from
 from harness.distributed import from_env
 from harness.errors import BudgetExhausted, DataError, HarnessError, UnknownNameError
 from harness.evaluator import MeteredEvaluator, describe
+from harness.identity import check_same, stamp
+from harness.journal import JournalContents, read_journal
 from harness.lockstep import Lockstep, is_ddp_capable
-from harness.packs import PackWriter, read_pack
+from harness.packs import PackWriter
 from harness.protocols import Task
-from harness.recorder import (STATUS_COMPLETE, Recorder, ShadowRecorder, check_identity, read_trajectory,
-                              run_status)
+from harness.recorder import STATUS_COMPLETE, Recorder, ShadowRecorder, journal_path, read_trajectory
 from harness.registry import BENCHMARKS, EXECUTORS, METHODS
 from harness.seeding import stream
+from harness.store import StudyLock, best_of, move_aside, run_file, slot_runs
 from harness.trajectory import KIND_CHARGE, Trajectory, final_incumbent
 
 log = logging.getLogger(__name__)
@@ -37,40 +38,40 @@ def make_config(method: str, overrides: dict[str, Any] | None) -> Any:
 
 
 def run_path(out: Path, benchmark: str, dataset: str, method: str, seed: int) -> Path:
-    return Path(out) / benchmark / dataset / method / f"seed-{seed}.h5"
+    return run_file(out, benchmark, dataset, method, seed)
 
 
 def run_attrs(method: str, task: Task, budget: Budget, seed: int, config: dict[str, Any] | None,
               constraint: Constraint | str | None) -> dict[str, Any]:
-    """The attributes that identify a run (checked on resume) and describe it."""
+    """The attributes that identify a run (``harness.identity``: hashed, checked on resume) and
+    describe it. The task's attributes carry every benchmark option that changes a result."""
     cfg = make_config(method, config)
     limit = constraint_from(constraint)
-    return {**task.attrs(), "method": method, "config": dataclasses.asdict(cfg), "seed": int(seed),
-            **budget.as_attrs(), **({"constraint": str(limit)} if limit else {})}
+    return stamp({**task.attrs(), "method": method, "config": dataclasses.asdict(cfg), "seed": int(seed),
+                  **budget.as_attrs(), **({"constraint": str(limit)} if limit else {})})
 
 
 def run_one(method: str, task: Task, budget: Budget, seed: int, path: Path,
-            config: dict[str, Any] | None = None, flush_s: float = 0.0,
-            constraint: Constraint | str | None = None, sink: PackWriter | None = None,
-            lock: Lockstep | None = None) -> dict[str, Any]:
-    """One search run recorded to ``path``; a complete file is skipped, a partial one resumed.
+            config: dict[str, Any] | None = None, constraint: Constraint | str | None = None,
+            sink: PackWriter | None = None, lock: Lockstep | None = None) -> dict[str, Any]:
+    """One search run whose own file would be ``path``; a finished one is skipped, a journaled one
+    resumed by replay (``harness.recorder`` says what is written where).
 
-    With a ``sink``, a run that finishes before its first flush goes into a pack (many runs per
-    file) and ``path`` is written only if the run flushes while running or stops unfinished.
-    A method may define ``report_attrs() -> dict``; its answer is written to the file's attributes.
-    With a ``lock`` (torchrun), rank 0 reads what is on disk and every rank follows it; only rank 0
-    writes, and every charge is rank 0's.
+    With a ``sink``, a finished in-memory run goes into a pack instead of ``path``. A method may
+    define ``report_attrs() -> dict``; its answer is added to the run's attributes. With a ``lock``
+    (torchrun), rank 0 reads what is on disk and every rank follows it; only rank 0 writes, and
+    every charge is rank 0's.
     """
     cfg = make_config(method, config)
     limit = constraint_from(constraint)
     attrs = run_attrs(method, task, budget, seed, config, constraint)
     lock = lock or Lockstep()
-    status, replay = lock.share(lambda: _on_disk(Path(path), attrs))
+    status, replay, journal = lock.share(lambda: _on_disk(Path(path), attrs))
     if status == STATUS_COMPLETE:
         return {**_summary(method, task, seed, path, replay), "skipped": True}
     if lock.main:
-        recorder: Recorder = Recorder(Path(path), task.space.n_dims, attrs, flush_s=flush_s, existing=replay,
-                                      sink=sink)
+        recorder: Recorder = Recorder(Path(path), task.space.n_dims, attrs, existing=replay, sink=sink,
+                                      durable=attrs.get("cost_unit") == "measured_s", resumed=journal)
     else:
         recorder = ShadowRecorder(Path(path), task.space.n_dims, attrs, existing=replay)
     evaluator = MeteredEvaluator(task, budget, recorder, replay=replay, constraint=limit,
@@ -93,18 +94,33 @@ def run_one(method: str, task: Task, budget: Budget, seed: int, path: Path,
     return {**_summary(method, task, seed, recorder.location, recorder.trajectory()), "skipped": False}
 
 
-def _on_disk(path: Path, attrs: dict[str, Any]) -> tuple[str | None, Trajectory | None]:
-    """(status, trajectory) of the run file at ``path``: (None, None) when absent or unreadable
-    (moved aside to start again), else its status and rows (to skip or to replay)."""
-    status = run_status(path, attrs)
-    if status == "corrupt":
-        aside = path.with_name(path.name + ".corrupt")
-        os.replace(path, aside)
-        log.warning("%s was unreadable; moved to %s and starting the run again", path, aside)
-        return None, None
-    if status is None:
-        return None, None
-    return status, read_trajectory(path)
+def _on_disk(path: Path, attrs: dict[str, Any]) -> tuple[str | None, Trajectory | None, JournalContents | None]:
+    """(status, rows, journal) of this run on disk: its finished file (skip), else its journal
+    (replay), else nothing. Unreadable files are moved aside; another run's files raise ResumeError."""
+    journal = journal_path(path)
+    if path.exists():
+        try:
+            traj = read_trajectory(path)
+        except DataError as exc:
+            move_aside(path, str(exc))
+        else:
+            check_same(str(path), traj.attrs, attrs)
+            if traj.attrs.get("status") == STATUS_COMPLETE:
+                journal.unlink(missing_ok=True)  # a kill between finishing the file and removing this
+                return STATUS_COMPLETE, traj, None
+            move_aside(path, f"{path}: an unfinished run file of an older nas-harness")
+    if journal.exists():
+        try:
+            contents = read_journal(journal)
+        except DataError as exc:
+            move_aside(journal, str(exc))
+            return None, None, None
+        check_same(str(journal), contents.attrs, attrs)
+        if contents.damaged:
+            log.warning("%s: a cut last record (a kill while writing) is dropped; resuming after row %d",
+                        journal, len(contents.trajectory))
+        return "running", contents.trajectory, contents
+    return None, None, None
 
 
 def _summary(method: str, task: Task, seed: int, path: Path | str, traj: Any) -> dict[str, Any]:
@@ -131,7 +147,6 @@ class CompareSpec:
     data: str | None = None
     cache: str | None = None
     workers: int = 1
-    flush_s: float = 1.0
     constraint: str | None = None  # e.g. "params_m<=0.5"; applies to every method
     executor: str = "local"        # where the chunks run (harness/executors/)
 
@@ -149,28 +164,11 @@ def _jobs(spec: CompareSpec) -> list[tuple[str, str, int]]:
     return [(ds, m, s) for ds in spec.datasets for m in spec.methods for s in spec.seeds]
 
 
-def _packed(spec: CompareSpec, ds: str, m: str) -> dict[int, tuple[str, Any]]:
-    """Finished runs already in packs under the (dataset, method) folder: seed -> (locator, traj).
-    An unreadable pack is moved aside (its runs are run again), like an unreadable run file."""
-    folder = run_path(spec.out, spec.benchmark, ds, m, 0).parent
-    found: dict[int, tuple[str, Any]] = {}
-    for pack in sorted(folder.glob("pack-*.h5")) if folder.is_dir() else ():
-        try:
-            members = read_pack(pack)
-        except DataError as exc:
-            os.replace(pack, pack.with_name(pack.name + ".corrupt"))
-            log.warning("%s; moved to %s.corrupt and running its runs again", exc, pack.name)
-            continue
-        for loc, traj in members:
-            found.setdefault(int(traj.attrs["seed"]), (loc, traj))
-    return found
-
-
 def _work_chunk(spec: CompareSpec, tasks: dict[str, Task], jobs: list[tuple[str, str, int]],
                 lock: Lockstep | None = None) -> list[dict[str, Any]]:
-    """Run a chunk of jobs; runs that finish before a flush go to this process's own packs (rank 0's
-    under torchrun: the other ranks write nothing)."""
-    sink = PackWriter(spec.flush_s) if lock is None or lock.main else None
+    """Run a chunk of jobs; finished in-memory runs go to this process's own packs (rank 0's under
+    torchrun: the other ranks write nothing)."""
+    sink = PackWriter() if lock is None or lock.main else None
     out = []
     folders: dict[tuple[str, str], Path] = {}  # run_path's folder, built once per (dataset, method)
     try:
@@ -178,8 +176,8 @@ def _work_chunk(spec: CompareSpec, tasks: dict[str, Task], jobs: list[tuple[str,
             folder = folders.get((ds, m))
             if folder is None:
                 folder = folders[(ds, m)] = run_path(spec.out, spec.benchmark, ds, m, s).parent
-            out.append(run_one(m, tasks[ds], spec.budget, s, folder / f"seed-{s}.h5",
-                               spec.method_configs.get(m), spec.flush_s, spec.constraint, sink=sink, lock=lock))
+            out.append(run_one(m, tasks[ds], spec.budget, s, folder / f"seed-{s}.h5", spec.method_configs.get(m),
+                               spec.constraint, sink=sink, lock=lock))
     finally:
         if sink is not None:
             sink.close()  # finished runs reach disk even when a later run fails
@@ -193,19 +191,33 @@ def make_tasks(spec: CompareSpec) -> dict[str, Task]:
 
 def _split_done(spec: CompareSpec, tasks: dict[str, Task],
                 jobs: list[tuple[str, str, int]]) -> tuple[list[dict[str, Any]], list[tuple[str, str, int]]]:
-    """(summaries of the runs already packed, the jobs still to run)."""
+    """(summaries of the runs already finished, the jobs still to run). A stored run of the same
+    slot with another identity stops the study with one line naming what differs."""
     done: list[dict[str, Any]] = []
     todo: list[tuple[str, str, int]] = []
-    packed = {(ds, m): _packed(spec, ds, m) for ds in spec.datasets for m in spec.methods}
+    stored: dict[tuple[str, str], dict[int, list[Any]]] = {}
+    for ds in spec.datasets:
+        for m in spec.methods:
+            by_seed: dict[int, list[Any]] = {}
+            for run in slot_runs(spec.out, spec.benchmark, ds, m):
+                by_seed.setdefault(run.slot[3], []).append(run)
+            stored[(ds, m)] = by_seed
     for ds, m, s in jobs:
-        hit = packed[(ds, m)].get(s)
-        if hit is None:
+        copies = stored[(ds, m)].get(s)
+        if not copies:
             todo.append((ds, m, s))
             continue
-        loc, traj = hit
-        check_identity(loc, traj.attrs, run_attrs(m, tasks[ds], spec.budget, s, spec.method_configs.get(m),
-                                                  spec.constraint))
-        done.append({**_summary(m, tasks[ds], s, loc, traj), "skipped": True})
+        run = best_of(copies)
+        for other in copies:  # a kill between finishing a run's file and removing its journal
+            if other.journal is not None and run.status == STATUS_COMPLETE and \
+                    other.attrs.get("run_id") == run.attrs.get("run_id"):
+                Path(other.location).unlink(missing_ok=True)
+        check_same(run.location, run.attrs, run_attrs(m, tasks[ds], spec.budget, s, spec.method_configs.get(m),
+                                                       spec.constraint))
+        if run.status != STATUS_COMPLETE:
+            todo.append((ds, m, s))  # a journal: run_one resumes it by replay
+            continue
+        done.append({**_summary(m, tasks[ds], s, run.location, run.trajectory), "skipped": True})
     return done, todo
 
 
@@ -238,6 +250,14 @@ def compare(spec: CompareSpec, progress: Callable[[Iterable[Any], int], Iterator
     takes_part, lock = _role(spec)
     if not takes_part:
         return []
+    if lock is not None and not lock.main:
+        return _compare(spec, progress, lock)
+    with StudyLock(spec.out):  # one writer per store; a second compare stops at once
+        return _compare(spec, progress, lock)
+
+
+def _compare(spec: CompareSpec, progress: Callable[[Iterable[Any], int], Iterator[Any]] | None,
+             lock: Lockstep | None) -> list[dict[str, Any]]:
     tasks = make_tasks(spec)
     jobs = _jobs(spec)
     done, todo = (lock or Lockstep()).share(lambda: _split_done(spec, tasks, jobs))

@@ -4,7 +4,7 @@ and are run by name with ``--preset NAME``.
 
 A study holds ``benchmark``, ``datasets``, ``methods``, ``seeds`` ("A:B" or a list), a ``[budget]``
 table (``max_cost_s``, ``max_evals``, ``max_epochs``) and optionally ``[options]`` (benchmark options),
-``[method_configs.<method>]``, ``workers``, ``flush_s``, ``constraint``, ``table`` (a paper-layout table
+``[method_configs.<method>]``, ``workers``, ``constraint``, ``table`` (a paper-layout table
 of ``reports/table5.py``) and ``description``. Flags given to ``compare`` override its values.
 """
 from __future__ import annotations
@@ -27,7 +27,6 @@ KEYS: dict[str, tuple[tuple[type, ...], str]] = {
     "options": ((dict,), "a table"),
     "method_configs": ((dict,), "a table of tables, one per method"),
     "workers": ((int,), "an integer"),
-    "flush_s": ((int, float), "a number"),
     "constraint": ((str,), 'a constraint such as "params_m<=0.5"'),
     "table": ((str,), "a table name"),
 }

@@ -47,7 +47,7 @@ def final_regrets(method: str, task: Task, budget: Budget, seeds: Iterable[int],
     """Test regret (optimum - final incumbent's test value) of one harness run per seed."""
     best = optimum(task)
     with tempfile.TemporaryDirectory(prefix="nas-harness-quality-") as tmp:
-        out = [best - run_one(method, task, budget, s, Path(tmp) / f"seed-{s}.h5", config, flush_s=60.0)["report_test"]
+        out = [best - run_one(method, task, budget, s, Path(tmp) / f"seed-{s}.h5", config)["report_test"]
                for s in seeds]
     return np.asarray(out, dtype=float)
 

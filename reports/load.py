@@ -1,8 +1,10 @@
-"""Many trajectory files and packs -> one ``RunSet`` of small per-run arrays, checked for comparability.
+"""Many stored runs -> one ``RunSet`` of small per-run arrays, checked for comparability.
 
-Files are found anywhere under a directory and grouped by their attributes, never by path. A file
-that cannot be read (truncated, foreign) or a run that did not finish is skipped with a warning
-naming it; inputs that cannot share one table (cost units, budgets) raise ``IncompatibleRunsError``.
+Runs are found anywhere under a directory by the run store (``harness.store.scan``: packs, run
+files, and journals of runs in progress) and grouped by their attributes, never by path. Reading
+takes no lock and never disturbs a ``compare`` writing there. A file that cannot be read
+(truncated, damaged, foreign) or a run that did not finish is skipped with a warning naming it;
+inputs that cannot share one table (cost units, budgets) raise ``IncompatibleRunsError``.
 """
 from __future__ import annotations
 
@@ -15,8 +17,8 @@ from typing import Any, Iterator
 import numpy as np
 
 from harness.errors import DataError, HarnessError
-from harness.packs import read_pack
-from harness.recorder import STATUS_COMPLETE, read_trajectory
+from harness.recorder import STATUS_COMPLETE
+from harness.store import scan
 from harness.trajectory import KIND_CHARGE, KIND_QUERY, Trajectory, incumbent_rows
 from reports.predictor_quality import declared, quality_of
 
@@ -121,28 +123,18 @@ def run_from_trajectory(traj: Trajectory, path: Path, declarations: dict[str, st
     )
 
 
-def find_trajectory_files(root: str | os.PathLike) -> list[Path]:
-    """Every ``*.h5`` below ``root`` (or ``root`` itself when it is a file), sorted."""
+def _stored(root: str | os.PathLike) -> Iterator[tuple[Path, Path, Trajectory, DataError | None]]:
+    """(file, locator, trajectory, error) for every run the store finds under ``root`` (or in
+    ``root`` itself when it is a file)."""
     root = Path(root)
-    if root.is_file():
-        return [root]
-    if not root.is_dir():
+    if not root.exists():
         raise DataError(f"report input {root} does not exist")
-    return sorted(p for p in root.rglob("*.h5") if p.is_file())
-
-
-def _trajectories(files: list[Path]) -> Iterator[tuple[Path, Trajectory, DataError | None]]:
-    """(locator, trajectory, error) for every run in ``files``: a run file is one run, a pack
-    (``harness.packs``) many, addressed as ``<pack>/seed-<s>``."""
-    for path in files:
-        try:
-            if path.name.startswith("pack-"):
-                for loc, traj in read_pack(path):
-                    yield Path(loc), traj, None
-            else:
-                yield path, read_trajectory(path), None
-        except DataError as exc:
-            yield path, Trajectory.empty(0), exc
+    for path, runs, error in scan(root):
+        if error is not None:
+            yield path, path, Trajectory.empty(0), error
+            continue
+        for run in runs or ():
+            yield path, Path(run.location), run.trajectory, None
 
 
 def load_runs(root: str | os.PathLike, include_running: bool = False) -> RunSet:
@@ -152,11 +144,12 @@ def load_runs(root: str | os.PathLike, include_running: bool = False) -> RunSet:
     skipped with a warning naming them. Raises NoRunsError when nothing usable is left and
     IncompatibleRunsError when the runs mix cost units or budgets, or repeat a (method, task, seed).
     """
-    files = find_trajectory_files(root)
     runs: list[Run] = []
     names = declared()  # the methods' MODEL_QUALITY, gathered once for every run
     skipped: list[str] = []
-    for path, traj, error in _trajectories(files):
+    files: set[Path] = set()
+    for file, path, traj, error in _stored(root):
+        files.add(file)
         try:
             if error is not None:
                 raise error

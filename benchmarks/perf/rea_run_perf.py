@@ -55,11 +55,11 @@ def main() -> None:
     task = make("cifar10-valid", data=args.data, cache=cache)
     out = Path(tempfile.mkdtemp())
     budget = Budget(max_cost_s=12000)
-    run_one("regularized_evolution", task, budget, 10_000, out / "warm.h5", flush_s=1.0)
-    sink = None if args.files else PackWriter(flush_s=1.0)
+    run_one("regularized_evolution", task, budget, 10_000, out / "warm.h5")
+    sink = None if args.files else PackWriter()
     t0 = time.perf_counter()
     for s in range(args.runs):
-        run_one("regularized_evolution", task, budget, s, out / f"{s}.h5", flush_s=1.0, sink=sink)
+        run_one("regularized_evolution", task, budget, s, out / f"{s}.h5", sink=sink)
     if sink is not None:
         sink.close()  # the last pack's write is part of the cost
     ours = (time.perf_counter() - t0) / args.runs

@@ -72,7 +72,7 @@ def main() -> None:
     out = Path(tempfile.mkdtemp())
     spec = CompareSpec(benchmark="nb201", datasets=DATASETS, methods=METHODS_T5, seeds=tuple(range(args.seeds)),
                        budget=Budget(max_cost_s=12000.0), out=out, data=args.data, cache=cache,
-                       workers=args.workers, flush_s=1.0)
+                       workers=args.workers)
     tasks = make_tasks(spec)  # prepares the table once, outside the timing
     print(f"load: {os.getloadavg()[0]:.2f} (1-min average), {os.cpu_count()} cores", file=sys.stderr)
     c0, t0 = time.process_time(), time.perf_counter()

@@ -32,7 +32,7 @@ from benchmarks.training.nets.rnn import RNNModel, batchify, chunks, perplexity
 from benchmarks.training.rnn_replicas import own, split_columns, split_mean_nll, train_step
 from benchmarks.training.optim import SGD
 from benchmarks.training.data.text import Corpus
-from harness.distributed import Dist
+from harness.distributed import Dist, barrier
 from harness.errors import HarnessError, UnknownNameError
 
 log = logging.getLogger(__name__)
@@ -142,8 +142,11 @@ def fit_cell(corpus: Corpus, codes: np.ndarray, recipe: LMRecipe, seed: int, epo
     if run.best_state is not None:  # None only if every validation loss was nan
         model.load_state_dict(run.best_state)
     test = split_mean_nll(model, batchify(corpus.test, recipe.test_batch).to(device), recipe.bptt, reps)
-    if checkpoint is not None and epochs == recipe.epochs and (reps is None or reps.dist.main):
-        checkpoint.unlink(missing_ok=True)  # fully trained: nothing left to continue
+    if checkpoint is not None and epochs == recipe.epochs:
+        if reps is None or reps.dist.main:
+            checkpoint.unlink(missing_ok=True)  # fully trained: nothing left to continue
+        if reps is not None:
+            barrier(reps.dist)  # no rank looks at the folder before rank 0 is done with it
     return LMResult(np.asarray(run.step_loss), np.asarray(run.history), perplexity(run.best), perplexity(test),
                     epochs, run.asgd_from, run.train_s)
 

@@ -23,7 +23,7 @@ from benchmarks.training.checkpoint import load_matching, save_on_main
 from benchmarks.training.data.images import Data, Split
 from benchmarks.training.recipe import Recipe
 from benchmarks.training.optim import SGD
-from harness.distributed import Dist, all_reduce_sum, broadcast_buffers, broadcast_object
+from harness.distributed import Dist, all_reduce_sum, barrier, broadcast_buffers, broadcast_object
 from harness.errors import HarnessError
 from harness.seeding import torch_seed
 
@@ -102,8 +102,10 @@ class Trainer:
         valid = self.accuracy(model, self.data.valid)
         valid_s = time.perf_counter() - t0
         test = self.accuracy(model, self.data.test)
-        if checkpoint is not None and epochs == r.epochs and d.main:
-            checkpoint.unlink(missing_ok=True)  # fully trained: nothing left to continue
+        if checkpoint is not None and epochs == r.epochs:
+            if d.main:
+                checkpoint.unlink(missing_ok=True)  # fully trained: nothing left to continue
+            barrier(d)  # no rank looks at the folder before rank 0 is done with it
         return TrainResult(np.asarray(losses[: epochs * self.steps()]), valid, test, epochs, train_s, valid_s)
 
     def steps(self) -> int:

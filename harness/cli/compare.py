@@ -84,7 +84,6 @@ def spec_from_args(args: argparse.Namespace, study: dict[str, Any]) -> CompareSp
         budget=Budget(**budget), out=Path(args.out or f"runs/{_study_name(args) or benchmark}"),
         method_configs=configs, benchmark_options=options, data=args.data, cache=args.cache,
         workers=args.workers or default_workers,
-        flush_s=float(study.get("flush_s", 1.0)),
         constraint=args.constraint or study.get("constraint"),
         executor=args.executor or "local",
     )

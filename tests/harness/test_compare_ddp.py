@@ -10,7 +10,8 @@ import pytest
 
 from harness.budget import Budget
 from harness.packs import read_pack
-from harness.recorder import Recorder, read_run
+from harness.recorder import Recorder
+from harness.store import read_run
 from harness.runner import CompareSpec, compare
 from tests.torchrun import torchrun
 
@@ -45,8 +46,9 @@ def _holders(folder: Path) -> dict[int, list[Path]]:
 
 
 def _write(path: Path, traj, rows: int, complete: bool) -> None:
-    """The first ``rows`` rows of ``traj`` as a run file of its own: a finished run, or one killed there."""
-    rec = Recorder(path, traj.codes.shape[1], {k: v for k, v in traj.attrs.items() if k != "status"}, flush_s=0.0)
+    """The first ``rows`` rows of ``traj`` as a finished run file, or as the journal of a run killed there."""
+    rec = Recorder(path, traj.codes.shape[1], {k: v for k, v in traj.attrs.items() if k != "status"},
+                   durable=not complete)
     for i in range(rows):
         rec.append(traj.codes[i], {k: traj[k][i] for k in traj.columns})
     rec.close(complete=complete)

@@ -86,16 +86,42 @@ def _die_after(monkeypatch, task_cls, n: int) -> None:
         monkeypatch.setattr(task_cls, name, dying)
 
 
-def test_killed_run_resumes_to_the_same_trajectory(nb201_task, tmp_path, monkeypatch):
+def _measured(task, monkeypatch):
+    """The task, its costs declared measured: its runs are durable (journaled row by row)."""
+    attrs = task.attrs
+    monkeypatch.setattr(task, "attrs", lambda: {**attrs(), "cost_unit": "measured_s"})
+    return task
+
+
+def test_killed_tabular_run_leaves_nothing_and_runs_again(nb201_task, tmp_path, monkeypatch):
     task = nb201_task("cifar10-valid")
     ref = read_trajectory(Path(run_one("regularized_evolution", task, BUDGET, 5, tmp_path / "ref.h5")["path"]))
     path = tmp_path / "killed.h5"
     _die_after(monkeypatch, type(task), 40)
     with pytest.raises(_Interrupt):
-        run_one("regularized_evolution", task, BUDGET, 5, path, flush_s=0)
-    partial = read_trajectory(path)
-    assert len(partial) == 40 and partial.attrs["status"] == "running"
+        run_one("regularized_evolution", task, BUDGET, 5, path)
+    assert list(tmp_path.iterdir()) == [tmp_path / "ref.h5"]  # simulated rows cost nothing: not kept
     monkeypatch.undo()
+    again = read_trajectory(Path(run_one("regularized_evolution", task, BUDGET, 5, path)["path"]))
+    assert np.array_equal(again.codes, ref.codes) and np.array_equal(again["cum_cost_s"], ref["cum_cost_s"])
+
+
+def test_killed_durable_run_resumes_from_its_journal(nb201_task, tmp_path, monkeypatch):
+    from harness.journal import read_journal
+    from harness.recorder import journal_path
+
+    task = _measured(nb201_task("cifar10-valid"), monkeypatch)
+    ref = read_trajectory(Path(run_one("regularized_evolution", task, BUDGET, 5, tmp_path / "ref.h5")["path"]))
+    assert not journal_path(tmp_path / "ref.h5").exists()  # a finished run keeps only its file
+    path = tmp_path / "killed.h5"
+    _die_after(monkeypatch, type(task), 40)
+    with pytest.raises(_Interrupt):
+        run_one("regularized_evolution", task, BUDGET, 5, path)
+    assert not path.exists()
+    partial = read_journal(journal_path(path))
+    assert len(partial.trajectory) == 40 and not partial.damaged
+    monkeypatch.undo()
+    _measured(task, monkeypatch)
     resumed = read_trajectory(Path(run_one("regularized_evolution", task, BUDGET, 5, path)["path"]))
     assert np.array_equal(resumed.codes, ref.codes)
     assert np.array_equal(resumed["cum_cost_s"], ref["cum_cost_s"])
@@ -126,7 +152,7 @@ def test_methods_never_touch_the_task_or_test_values():
 
 def test_rea_beats_random_search_on_cifar10(nb201_task, tmp_path):
     task = nb201_task("cifar10-valid")
-    finals = {m: [run_one(m, task, BUDGET, s, tmp_path / m / f"{s}.h5", flush_s=60)["report_test"]
+    finals = {m: [run_one(m, task, BUDGET, s, tmp_path / m / f"{s}.h5")["report_test"]
                   for s in range(60)] for m in ("random_search", "regularized_evolution")}
     rs, rea = np.mean(finals["random_search"]), np.mean(finals["regularized_evolution"])
     assert rea > rs
@@ -175,12 +201,12 @@ def _spec(out, data, cache, workers=1):
 
     return CompareSpec(benchmark="nb201", datasets=("cifar10-valid",), methods=("random_search", "regularized_evolution"),
                        seeds=tuple(range(6)), budget=BUDGET, out=out, data=str(data), cache=str(cache),
-                       workers=workers, flush_s=1.0)
+                       workers=workers)
 
 
 def test_interrupted_study_keeps_packed_runs_and_resumes(nb201_data, harness_cache, tmp_path, monkeypatch):
-    """Finished runs reach packs even when a later run fails; the failed run resumes by replay from
-    its own file; a second pass skips everything; reports read packs and run files together."""
+    """Finished runs reach packs even when a later run fails; the failed (tabular) run left nothing
+    and runs again; a second pass skips everything; reports read the packs."""
     from benchmarks.nb201 import NB201Task
     from harness.packs import read_pack
     from harness.runner import compare
@@ -192,9 +218,7 @@ def test_interrupted_study_keeps_packed_runs_and_resumes(nb201_data, harness_cac
     with pytest.raises(_Interrupt):
         compare(_spec(out, nb201_data, harness_cache))
     packed = [m for p in out.rglob("pack-*.h5") for m in read_pack(p)]
-    partial = list(out.rglob("seed-*.h5"))
-    assert len(packed) == 4 and len(partial) == 1
-    assert read_trajectory(partial[0]).attrs["status"] == "running"
+    assert len(packed) == 4 and not list(out.rglob("seed-*"))
     monkeypatch.undo()
     resumed = compare(_spec(out, nb201_data, harness_cache))
     assert [r["skipped"] for r in resumed].count(True) == 4
@@ -236,7 +260,7 @@ def test_rea_keeps_infeasible_children_out_of_its_population(nb201_task, tmp_pat
 
     task = nb201_task("cifar10-valid")
     limit = constraint_from("params_m<=0.3")
-    ev = MeteredEvaluator(task, Budget(max_evals=150), Recorder(tmp_path / "c.h5", 6, {}, flush_s=60), constraint=limit)
+    ev = MeteredEvaluator(task, Budget(max_evals=150), Recorder(tmp_path / "c.h5", 6, {}), constraint=limit)
     rea = RegularizedEvolution(task.space, np.random.default_rng(0), Config())
     with pytest.raises(Exception):
         rea.search(ev)
@@ -248,7 +272,7 @@ def test_rea_keeps_infeasible_children_out_of_its_population(nb201_task, tmp_pat
 
 def test_read_run_names_the_missing_seed(tmp_path):
     from harness.errors import DataError
-    from harness.recorder import read_run
+    from harness.store import read_run
 
-    with pytest.raises(DataError, match="no run of seed 3"):
+    with pytest.raises(DataError, match="no finished run of seed 3"):
         read_run(tmp_path, 3)

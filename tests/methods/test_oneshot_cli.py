@@ -13,7 +13,7 @@ torch = pytest.importorskip("torch")
 from benchmarks.training.cache import cache_key  # noqa: E402
 from benchmarks.spaces.darts import DartsSpace  # noqa: E402
 from harness.cli import main  # noqa: E402
-from harness.recorder import read_run  # noqa: E402
+from harness.store import read_run  # noqa: E402
 from harness.trajectory import KIND_CHARGE, KIND_FINAL  # noqa: E402
 
 TINY = {"evnas": dict(population=2, tournament=1, generations=1, C=4, layers=2, N=1, cutout=0),

@@ -26,7 +26,7 @@ def test_darts_ci_preset_runs_through_compare(tmp_path: Path) -> None:
     spec = CompareSpec(benchmark=p["benchmark"], datasets=tuple(p["datasets"]), methods=("predictor_evolution", "pnas"),
                        seeds=(0,), budget=Budget(max_evals=2), out=tmp_path / "runs",
                        method_configs=p["method_configs"], benchmark_options={**p["options"], "train_images": 64},
-                       cache=str(tmp_path / "cache"), workers=1, flush_s=0.0)
+                       cache=str(tmp_path / "cache"), workers=1)
     records = compare(spec)
     assert [r["n_evals"] for r in records] == [2, 2]
     for r in records:

@@ -52,7 +52,7 @@ def test_a_resume_repeats_the_run_and_rank_0_alone_writes_checkpoints(runs):
 def test_compare_ednas_rnn_on_ptb_train_runs_in_lockstep(tmp_path: Path):
     from benchmarks.training.lm_trainer import lm_preset, train_cell
     from benchmarks.training.data.text import synthetic
-    from harness.recorder import read_run
+    from harness.store import read_run
 
     args = ["compare", "--benchmark", "ptb-train", "--dataset", "synthetic-text", "--methods", "ednas-rnn",
             "--seeds", "0:1", "--budget-epochs", "5", "--out", "runs", "--cache", "cache",

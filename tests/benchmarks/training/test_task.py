@@ -100,7 +100,7 @@ def test_default_preset_runs_through_compare(tmp_path: Path) -> None:
     options = {**p["options"], "train_images": 64, "recipe_changes": {"epochs": 1}}
     spec = CompareSpec(benchmark=p["benchmark"], datasets=("digits",), methods=tuple(p["methods"]), seeds=(0,),
                        budget=Budget(max_evals=2), out=tmp_path / "runs", benchmark_options=options,
-                       cache=str(tmp_path / "cache"), workers=1, flush_s=0.0)
+                       cache=str(tmp_path / "cache"), workers=1)
     records = compare(spec)
     assert [r["n_evals"] for r in records] == [2, 2]
     traj = read_trajectory(records[0]["path"])
