@@ -97,7 +97,7 @@ def read_artifact(path: Path) -> list[StoredRun]:
     if path.suffix == JOURNAL_SUFFIX:
         contents = read_journal(path)
         traj = contents.trajectory
-        traj.attrs.setdefault("status", STATUS_RUNNING)
+        traj.attrs["status"] = STATUS_RUNNING  # whatever its header says: a journal is a run in progress
         return [StoredRun(str(path), STATUS_RUNNING, traj, contents)]
     try:
         with h5py.File(path, "r", locking=False) as f:

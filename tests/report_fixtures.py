@@ -22,7 +22,7 @@ def write_run(root: Path, method: str, dataset: str, seed: int, costs: Sequence[
             "cost_unit": "simulated_s", "data_sha256": "x", "protocol": "nb201",
             "package_version": "0.1.0"}
     base.update(attrs)
-    rec = Recorder(path, 6, base)
+    rec = Recorder(path, 6, base, durable=not complete)  # an unfinished run is a journal
     cum = np.cumsum(costs)
     tests = [v + 2 for v in vals] if tests is None else tests
     for i, (c, v, t) in enumerate(zip(costs, vals, tests)):

@@ -47,7 +47,7 @@ def _every_kill(make_spec, ref: dict, limit: int = 200) -> int:
     resumed study must equal ``ref``. Returns how many kill points there were."""
     for n in range(1, limit):
         spec = make_spec(n)
-        if not killed_at(n, lambda: compare(spec)):
+        if not killed_at(n, lambda spec=spec: compare(spec)):
             assert _runs(spec.out) == ref
             return n - 1
         compare(spec)  # resume
@@ -193,3 +193,34 @@ def test_killing_the_study_kills_its_workers(nb201_data, harness_cache, tmp_path
         time.sleep(0.1)
     assert not alive, f"workers {alive} outlived their study"
     assert b"Traceback" not in proc.stderr.read()
+
+
+def _training_spec(out: Path, cache: Path) -> CompareSpec:
+    return CompareSpec(benchmark="nb201-train", datasets=("digits",), methods=("random_search",), seeds=(0,),
+                       budget=Budget(max_evals=3), out=out, cache=str(cache), workers=1,
+                       benchmark_options={"C": 4, "N": 1, "train_images": 64, "threads": 1,
+                                          "recipe_changes": {"epochs": 1, "batch_size": 32}})
+
+
+MEASURED = ("cost_s", "cum_cost_s", "wall_s")
+
+
+@pytest.mark.parametrize("points", [pytest.param((2, 5, 8), id="three-kills"),
+                                    pytest.param(None, id="every-write", marks=pytest.mark.skipif(
+                                        not os.environ.get("NAS_HARNESS_LONG_FAULTS"),
+                                        reason="the long sweep: set NAS_HARNESS_LONG_FAULTS=1"))])
+def test_a_real_training_study_killed_mid_run_resumes_identical(tmp_path, points):
+    """Real training on digits, killed at chosen durable writes (or at every one): the resumed runs
+    hold the same architectures and values; measured seconds are replayed, not re-measured."""
+    pytest.importorskip("torch")
+    compare(_training_spec(tmp_path / "ref", tmp_path / "ref-cache"))
+    ref = _runs(tmp_path / "ref", MEASURED)
+    n = 0
+    for n in points or range(1, 200):
+        spec = _training_spec(tmp_path / f"k{n}", tmp_path / "cache")
+        if not killed_at(n, lambda spec=spec: compare(spec)):
+            assert points is None, f"the study finished before write {n}"
+            break
+        compare(spec)
+        assert _runs(spec.out, MEASURED) == ref, f"kill at write {n}"
+    assert n > 2

@@ -78,3 +78,28 @@ def test_the_clock_decides_nothing_about_storage(nb201_data, harness_cache, tmp_
                 for _, runs, _ in scan(out) for r in runs}
 
     assert rows(tmp_path / "ref") == rows(tmp_path / "scaled")
+
+
+def test_a_reader_sees_a_run_in_progress_without_disturbing_it(tmp_path):
+    """load_runs(include_running=True) reads a live journal as plain bytes (no HDF5 lock), and the
+    writer goes on appending after the read."""
+    import numpy as np
+
+    from harness.identity import stamp
+    from harness.recorder import Recorder, journal_path
+    from reports.load import load_runs
+
+    attrs = stamp({"method": "m", "benchmark": "b", "dataset": "d", "seed": 0, "cost_unit": "measured_s",
+                   **Budget(max_evals=10).as_attrs()})
+    path = tmp_path / "b" / "d" / "m" / "seed-0.h5"
+    rec = Recorder(path, 6, attrs, durable=True)
+    row = dict(arch_index=1, fidelity=12.0, cost_s=1.0, cum_cost_s=1.0, epochs=1.0, val=50.0, report_valid=51.0,
+               report_test=52.0, wall_s=0.1, kind=0)
+    rec.append(np.zeros(6, np.int16), row)
+    with StudyLock(tmp_path):  # the writer holds the store
+        live = load_runs(tmp_path, include_running=True)
+        assert [r.final_test for r in live.runs] == [52.0]
+        rec.append(np.ones(6, np.int16), {**row, "cum_cost_s": 2.0, "val": 60.0, "report_test": 62.0})
+        rec.close(complete=True)
+    assert not journal_path(path).exists()
+    assert [r.final_test for r in load_runs(tmp_path).runs] == [62.0]

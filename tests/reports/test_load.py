@@ -30,7 +30,7 @@ def test_truncated_and_running_files_are_skipped_with_warning(tmp_path, caplog):
     with caplog.at_level(logging.WARNING):
         rs = load_runs(tmp_path)
     assert len(rs.runs) == 1
-    assert "broken.h5" in caplog.text and "seed-1.h5" in caplog.text
+    assert "broken.h5" in caplog.text and "seed-1.journal" in caplog.text
     assert len(rs.skipped) == 2
     assert len(load_runs(tmp_path, include_running=True).runs) == 2
 
