@@ -11,6 +11,10 @@ with :func:`option`::
         mutation_rate: float = option(0.1, ge=0.0, le=1.0)
         predictor: str = option("gnn", choices=("gnn", "mlp"))
 
+and a benchmark factory's keywords are its ``--option``s, their bounds in ``Annotated``::
+
+    def make(dataset: str, *, data=None, cache=None, C: Annotated[int | None, Bounds(ge=1)] = None): ...
+
 Values arrive either as text (command-line flags: ``"20"``, ``"true"``, ``"none"``, ``"[0.5, 0.9]"``)
 or already typed (TOML study files, Python callers). Typed values are taken strictly: a float for an
 int field is an error, an int for a float field is fine.
@@ -27,7 +31,7 @@ import typing
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from harness.errors import HarnessError, UnknownNameError
 
@@ -114,9 +118,10 @@ def config_specs(cls: type) -> dict[str, Spec]:
 
 
 def factory_specs(factory: Callable[..., Any], skip: tuple[str, ...] = ("data", "cache")) -> dict[str, Spec]:
-    """The keyword options of a benchmark factory (after the dataset), from its signature."""
+    """The keyword options of a benchmark factory (after the dataset), from its signature; a keyword
+    annotated ``Annotated[T, Bounds(...)]`` has those bounds."""
     fn = inspect.unwrap(factory)
-    hints = typing.get_type_hints(fn)
+    hints = typing.get_type_hints(fn, include_extras=True)
     params = list(inspect.signature(fn).parameters.values())[1:]  # the first is the dataset
     out = {}
     for p in params:
@@ -124,7 +129,11 @@ def factory_specs(factory: Callable[..., Any], skip: tuple[str, ...] = ("data", 
             continue
         default = dataclasses.MISSING if p.default is p.empty else p.default
         hint = hints.get(p.name, Any if default in (dataclasses.MISSING, None) else type(default))
-        out[p.name] = Spec(p.name, hint, Bounds(), default)
+        bounds = Bounds()
+        if typing.get_origin(hint) is Annotated:  # ``Annotated[int | None, Bounds(ge=1)]``
+            bounds = next((m for m in hint.__metadata__ if isinstance(m, Bounds)), bounds)
+            hint = typing.get_args(hint)[0]
+        out[p.name] = Spec(p.name, hint, bounds, default)
     return out
 
 
@@ -277,6 +286,9 @@ def allowed(spec: Spec) -> str:
     if not plain:
         return words
     if origin is typing.Union or origin is types.UnionType:
+        arms = [a for a in typing.get_args(spec.hint) if a is not type(None)]
+        if len(arms) == 1:  # ``int | None``: an integer >= 1 or none
+            return f"{describe(arms[0])} {plain} or none"
         return f"{words} (numbers {plain})"
     if origin in (tuple, list):
         return f"{words}, each {plain}"
