@@ -180,6 +180,10 @@ def coerce(value: Any, hint: Any, *, text: bool = False) -> Any:
     are taken strictly (bool is no int, a float no int; an int is a fine float)."""
     if hint is Any or hint is object:
         return _json(value) if text else value
+    if text and value.strip().startswith('"'):  # a JSON string, e.g. --set m.device='"cpu"'
+        unquoted = _json(value.strip())
+        if isinstance(unquoted, str):
+            value = unquoted
     origin, args = typing.get_origin(hint), typing.get_args(hint)
     if origin is typing.Union or origin is types.UnionType:
         if type(None) in args and (value is None or (text and value.strip().lower() in _NONE_WORDS)):

@@ -42,7 +42,8 @@ SPECS = config_specs(Toy)
     ("n", "7", 7), ("p", "1", 1.0), ("p", "0.25", 0.25), ("flag", "false", False), ("flag", "YES", True),
     ("name", "b", "b"), ("betas", "0.1,0.2", (0.1, 0.2)), ("betas", "[0.1, 0.2]", (0.1, 0.2)),
     ("picks", "x,z", ("x", "z")), ("picks", '["y"]', ("y",)), ("cap", "none", None), ("cap", "4", 4),
-    ("beam", "auto", "auto"), ("beam", "12", 12), ("plain", "-3e2", -300.0),
+    ("beam", "auto", "auto"), ("beam", "12", 12), ("plain", "-3e2", -300.0), ("name", '"b"', "b"),
+    ("beam", '"auto"', "auto"),
 ])
 def test_text_values_take_their_declared_types(key: str, text: str, expected: object) -> None:
     got = validate(SPECS, {key: text}, "--set toy.{}", text=True)[key]
