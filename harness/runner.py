@@ -5,6 +5,7 @@ import dataclasses
 import functools
 import logging
 import os
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
@@ -141,7 +142,7 @@ class CompareSpec:
         if not self.seeds:
             raise HarnessError("no seeds to run")
         for what, items in (("methods", self.methods), ("datasets", self.datasets), ("seeds", self.seeds)):
-            dup = sorted({str(x) for x in items if list(items).count(x) > 1})
+            dup = sorted(str(x) for x, n in Counter(items).items() if n > 1)
             if dup:
                 raise HarnessError(f"{what} repeat {', '.join(dup)}: each may appear once")
         if not self.datasets or not all(isinstance(d, str) and d for d in self.datasets):

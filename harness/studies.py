@@ -12,6 +12,7 @@ from __future__ import annotations
 import importlib.resources
 import math
 import tomllib
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -61,7 +62,7 @@ def check_seeds(seeds: list[Any] | tuple[Any, ...], what: str) -> tuple[int, ...
     """Seeds as given in a list: non-empty, integers >= 0, each once."""
     if not seeds or not all(isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in seeds):
         raise HarnessError(f"{what} must be a non-empty list of integers >= 0, got {list(seeds)!r}")
-    dup = sorted({s for s in seeds if list(seeds).count(s) > 1})
+    dup = sorted(s for s, n in Counter(seeds).items() if n > 1)
     if dup:
         raise HarnessError(f"{what} repeat {', '.join(map(str, dup))}: each seed may appear once")
     return tuple(seeds)

@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -47,7 +48,7 @@ def names(text: str, what: str) -> list[str]:
     items = [s.strip() for s in text.split(",")]
     if not text.strip() or not all(items):
         raise HarnessError(f"{what} needs comma-separated names without empty items, got {text!r}")
-    dup = sorted({s for s in items if items.count(s) > 1})
+    dup = sorted(s for s, n in Counter(items).items() if n > 1)
     if dup:
         raise HarnessError(f"{what} names {', '.join(dup)} more than once, got {text!r}")
     return items
