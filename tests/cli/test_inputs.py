@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -114,7 +115,19 @@ def test_output_folders_are_checked_before_any_work(env: None, tmp_path: Path,
     assert f"--cache {a_file} is a file, not a folder" in one_line_error(
         capsys, argv(tmp_path, "--cache", str(a_file)))
     assert a_file.read_text() == "keep me"
-    assert "--out /sys/nas-harness-out: cannot write in /sys" in one_line_error(
+
+
+def test_a_folder_that_refuses_files_is_named(env: None, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """sysfs refuses new files even to root (a chmod'ed folder does not stop root; see the next test)."""
+    try:
+        fd, name = tempfile.mkstemp(dir="/sys")
+    except OSError:
+        pass
+    else:
+        os.close(fd)
+        os.unlink(name)
+        pytest.skip("/sys accepts files here")
+    assert "--out /sys/nas-harness-out: cannot write in /sys (" in one_line_error(
         capsys, argv(tmp_path, **{"--out": "/sys/nas-harness-out"}))
 
 
