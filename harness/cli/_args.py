@@ -1,4 +1,4 @@
-"""Flag values the commands share: ``KEY=VALUE`` pairs with JSON values."""
+"""Flag values the commands share: ``KEY=VALUE`` pairs, comma lists of names, folders to write."""
 from __future__ import annotations
 
 import json
