@@ -7,7 +7,7 @@ simulated seconds; the reported numbers are the cell's hp=200 accuracies (baseli
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
 
 import numpy as np
 
@@ -17,6 +17,7 @@ from benchmarks.tabular.nb201_table import NB201Table, ensure_table, open_table
 from harness import __version__
 from harness.config import cache_dir, data_dir
 from harness.errors import DataError, UnknownNameError
+from harness.options import Bounds
 from harness.protocols import Outcome, SearchData
 from harness.registry import BENCHMARKS
 
@@ -143,15 +144,15 @@ class NB201Task:
 
 @BENCHMARKS.register("nb201")
 def make(dataset: str, *, data: Path | str | None = None, cache: Path | str | None = None,
-         report_test: str = "paper", images: str | None = None, train_images: int | None = None,
-         **options: Any) -> NB201Task:
+         report_test: Literal["paper", "same"] = "paper",
+         images: Literal["same", "digits", "synthetic"] | None = None,
+         train_images: Annotated[int | None, Bounds(ge=1)] = None) -> NB201Task:
     """NAS-Bench-201 from tabular data (exports folder, official .pth, or a prepared table).
 
     ``images`` (same | digits | synthetic) adds the train/valid images weight-sharing methods train
-    on; image folders are looked up under the same data directory.
+    on; image folders are looked up under the same data directory. The keywords are the ``--option``s,
+    checked against these annotations when a study is built.
     """
-    if options:
-        raise UnknownNameError(f"unknown nb201 options: {', '.join(sorted(options))}")
     root = data_dir(data)
     table = open_table(ensure_table(root, cache_dir(cache)))
     return NB201Task(table, dataset, report_test, images, root, train_images)

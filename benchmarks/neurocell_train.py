@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import numpy as np
 
@@ -17,6 +17,7 @@ from benchmarks.spaces.neurocell import NeuroCellSpace
 from harness import __version__
 from harness.errors import HarnessError
 from harness.lockstep import ddp_capable
+from harness.options import Bounds
 from harness.protocols import SearchData
 from harness.registry import BENCHMARKS
 
@@ -94,11 +95,11 @@ class NeuroCellTask:
 @BENCHMARKS.register("neurocell-train")
 @ddp_capable
 def make(dataset: str, *, data: Path | str | None = None, cache: Path | str | None = None,
-         **options: Any) -> NeuroCellTask:
-    """Train/valid data for methods that train their own networks; the harness tests the result."""
-    known = ("train_seed", "train_images", "download", "device", "threads")
-    unknown = sorted(set(options) - set(known))
-    if unknown:
-        raise HarnessError(f"unknown option(s) for neurocell-train: {', '.join(unknown)}; known: {', '.join(known)}")
+         train_seed: Annotated[int, Bounds(ge=0)] = 0, train_images: Annotated[int | None, Bounds(ge=1)] = None,
+         download: bool = False, device: str | None = None,
+         threads: Annotated[int | None, Bounds(ge=1)] = None) -> NeuroCellTask:
+    """Train/valid data for methods that train their own networks; the harness tests the result.
+    The keywords are the ``--option``s, checked against these annotations when a study is built."""
     root = Path(data) if data is not None else None
-    return NeuroCellTask(dataset, root, **options)
+    return NeuroCellTask(dataset, root, train_seed=train_seed, train_images=train_images, download=download,
+                         device=device, threads=threads)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import numpy as np
 
@@ -24,8 +24,8 @@ from benchmarks.training.cache import TrainCache, cache_key
 from benchmarks.spaces.rnn import RNNSpace
 from harness import __version__
 from harness.config import cache_dir, data_dir
-from harness.errors import HarnessError
 from harness.lockstep import Lockstep, ddp_capable
+from harness.options import Bounds
 from harness.protocols import Outcome, TextData
 from harness.registry import BENCHMARKS
 
@@ -125,19 +125,17 @@ class PTBTrainTask:
 @BENCHMARKS.register("ptb-train")
 @ddp_capable
 def make(dataset: str, *, data: Path | str | None = None, cache: Path | str | None = None,
-         **options: Any) -> PTBTrainTask:
+         recipe: str | None = None, recipe_changes: dict[str, Any] | None = None,
+         train_seed: Annotated[int, Bounds(ge=0)] = 0, download: bool = False, url: str = PTB_URL,
+         device: str = "cpu", threads: Annotated[int | None, Bounds(ge=1)] = None) -> PTBTrainTask:
     """Recurrent cells trained on ``ptb`` (files under the data directory; ``download=true`` fetches them)
-    or ``synthetic-text``; ``recipe`` = ptb-eval (the paper's evaluation) or tiny (CPU)."""
+    or ``synthetic-text``; ``recipe`` = ptb-eval (the paper's evaluation) or tiny (CPU). The keywords
+    are the ``--option``s, checked against these annotations when a study is built."""
     from benchmarks.training.lm_trainer import lm_preset
 
-    opts = dict(options)
-    recipe = lm_preset(str(opts.pop("recipe", "tiny" if dataset == "synthetic-text" else "ptb-eval")),
-                       **dict(opts.pop("recipe_changes", {}) or {}))
-    known = ("train_seed", "download", "url", "device", "threads")
-    kwargs = {k: opts.pop(k) for k in known if k in opts}
-    if opts:
-        raise HarnessError(f"unknown option(s) for ptb-train: {', '.join(sorted(opts))}; known: recipe, "
-                           f"recipe_changes, {', '.join(known)}")
+    lm_recipe = lm_preset(recipe or ("tiny" if dataset == "synthetic-text" else "ptb-eval"),
+                          **dict(recipe_changes or {}))
+    kwargs = {"train_seed": train_seed, "download": download, "url": url, "device": device, "threads": threads}
     root = None if dataset == "synthetic-text" else data_dir(Path(data) if data is not None else None)
     cache_file = cache_dir(Path(cache) if cache is not None else None, create=False) / "training" / "ptb-train.h5"
-    return PTBTrainTask(dataset, recipe, cache_file, root, **kwargs)
+    return PTBTrainTask(dataset, lm_recipe, cache_file, root, **kwargs)

@@ -1,9 +1,28 @@
 """The budget a run may spend, metered by the harness (never by the method)."""
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from harness.errors import BudgetError
+
+# The largest limit accepted on each axis. Far above any study (NB201's paper budget is 12,000 charged
+# seconds, ~100 evaluations), yet small enough that a run ends: a limit such as 1e308 is never reached,
+# so the search would run and write rows until the disk is full. Raise one here if a study needs it.
+CEILINGS: dict[str, float] = {"max_evals": 1_000_000, "max_cost_s": 1e7, "max_epochs": 1e6}
+
+
+def check_limit(key: str, value: object, what: str | None = None) -> int | float:
+    """One budget limit, checked: an integer (evaluations) or a finite number, > 0 and at most its
+    ceiling in CEILINGS; ``what`` names it in the error (default ``budget <key>``)."""
+    what = what or f"budget {key}"
+    ceiling = CEILINGS[key]
+    integral = key == "max_evals"
+    ok_type = isinstance(value, int) if integral else isinstance(value, (int, float))
+    if not ok_type or isinstance(value, bool) or not math.isfinite(value) or not 0 < value <= ceiling:
+        kind = "an integer" if integral else "a finite number"
+        raise BudgetError(f"{what} must be {kind} in (0, {ceiling:g}], got {value!r}")
+    return value
 
 
 @dataclass(frozen=True)
@@ -17,8 +36,8 @@ class Budget:
     def __post_init__(self) -> None:
         for name in ("max_evals", "max_cost_s", "max_epochs"):
             value = getattr(self, name)
-            if value is not None and not value > 0:
-                raise BudgetError(f"budget {name} must be > 0, got {value!r}")
+            if value is not None:
+                check_limit(name, value)
         if self.max_evals is None and self.max_cost_s is None and self.max_epochs is None:
             raise BudgetError("a budget needs at least one limit (evaluations, seconds or epochs)")
 

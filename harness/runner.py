@@ -4,6 +4,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import logging
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
@@ -11,11 +12,12 @@ from typing import Any, Callable, Iterable, Iterator
 from harness.budget import Budget
 from harness.constraints import Constraint, constraint_from
 from harness.distributed import from_env
-from harness.errors import BudgetExhausted, DataError, HarnessError, UnknownNameError
+from harness.errors import BudgetExhausted, DataError, HarnessError
 from harness.evaluator import MeteredEvaluator, describe
 from harness.identity import check_same, stamp
 from harness.journal import JournalContents, read_journal
 from harness.lockstep import Lockstep, is_ddp_capable
+from harness.options import accepts_more, config_specs, factory_specs, validate
 from harness.packs import PackWriter
 from harness.protocols import Task
 from harness.recorder import STATUS_COMPLETE, Recorder, ShadowRecorder, journal_path, read_trajectory
@@ -27,14 +29,12 @@ from harness.trajectory import KIND_CHARGE, Trajectory, final_incumbent
 log = logging.getLogger(__name__)
 
 
-def make_config(method: str, overrides: dict[str, Any] | None) -> Any:
-    """The method's frozen Config with user overrides; unknown keys are named in the error."""
+def make_config(method: str, overrides: dict[str, Any] | None, where: str | None = None) -> Any:
+    """The method's frozen Config with user overrides, each checked against its field's type and
+    bounds (harness/options.py); ``where`` names one option in errors (default ``<method> option <key>``)."""
     cls = METHODS.get(method)
-    fields = {f.name for f in dataclasses.fields(cls.Config)}
-    unknown = sorted(set(overrides or {}) - fields)
-    if unknown:
-        raise UnknownNameError(f"unknown {method} option(s) {', '.join(unknown)}; options: {', '.join(sorted(fields))}")
-    return cls.Config(**(overrides or {}))
+    values = validate(config_specs(cls.Config), overrides or {}, where or f"{method} option {{}}")
+    return cls.Config(**values)
 
 
 def run_path(out: Path, benchmark: str, dataset: str, method: str, seed: int) -> Path:
@@ -151,13 +151,38 @@ class CompareSpec:
     executor: str = "local"        # where the chunks run (harness/executors/)
 
     def __post_init__(self) -> None:
+        """Every input checked (names, duplicates, seeds, workers, each method's options and the
+        benchmark's), so a bad one fails here, before any worker starts; options are stored coerced."""
         constraint_from(self.constraint)  # a malformed constraint fails before any work
         if not self.seeds:
             raise HarnessError("no seeds to run")
+        for what, items in (("methods", self.methods), ("datasets", self.datasets), ("seeds", self.seeds)):
+            dup = sorted(str(x) for x, n in Counter(items).items() if n > 1)
+            if dup:
+                raise HarnessError(f"{what} repeat {', '.join(dup)}: each may appear once")
+        if not self.datasets or not all(isinstance(d, str) and d for d in self.datasets):
+            raise HarnessError(f"datasets must be non-empty names, got {list(self.datasets)!r}")
+        if not all(isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in self.seeds):
+            bad = next(s for s in self.seeds if not (isinstance(s, int) and not isinstance(s, bool) and s >= 0))
+            raise HarnessError(f"seeds must be integers >= 0, got {bad!r}")
+        if not isinstance(self.workers, int) or isinstance(self.workers, bool) or self.workers < 1:
+            raise HarnessError(f"workers must be an integer >= 1, got {self.workers!r}")
         for m in self.methods:
             METHODS.get(m)  # unknown names fail before any work
-        BENCHMARKS.get(self.benchmark)
+        factory = BENCHMARKS.get(self.benchmark)
         EXECUTORS.get(self.executor)
+        stray = sorted(set(self.method_configs) - set(self.methods))
+        if stray:
+            raise HarnessError(f"options given for {', '.join(stray)}, not among the methods "
+                               f"({', '.join(self.methods)})")
+        configs = {}
+        for m, overrides in self.method_configs.items():
+            cfg = make_config(m, overrides)  # types, bounds and the Config's own cross-checks
+            configs[m] = {k: getattr(cfg, k) for k in overrides}
+        options = validate(factory_specs(factory), self.benchmark_options, f"{self.benchmark} option {{}}",
+                           open_ended=accepts_more(factory))
+        object.__setattr__(self, "method_configs", configs)  # frozen: store the coerced values once
+        object.__setattr__(self, "benchmark_options", options)
 
 
 def _jobs(spec: CompareSpec) -> list[tuple[str, str, int]]:

@@ -10,11 +10,16 @@ of ``reports/table5.py``) and ``description``. Flags given to ``compare`` overri
 from __future__ import annotations
 
 import importlib.resources
+import math
 import tomllib
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from harness.budget import check_limit
 from harness.errors import HarnessError, UnknownNameError
+from harness.options import accepts_more, config_specs, factory_specs, validate
+from harness.registry import BENCHMARKS, METHODS
 
 # key -> (accepted types, what the error says it must be)
 KEYS: dict[str, tuple[tuple[type, ...], str]] = {
@@ -34,23 +39,38 @@ BUDGET_KEYS = ("max_cost_s", "max_evals", "max_epochs")
 
 
 def parse_seeds(text: str, what: str = "--seeds") -> tuple[int, ...]:
-    """``A:B`` (half-open range) or a comma list, e.g. ``0:100`` or ``0,3,7``; ``what`` names the
-    input in the error."""
+    """``A:B`` (half-open range) or a comma list, e.g. ``0:100`` or ``0,3,7``; seeds are >= 0 and each
+    given once (a repeat would run the same run twice). ``what`` names the input in the error."""
+    form = f"{what} must be A:B (0 <= A < B) or a comma list of distinct integers >= 0, got {text!r}"
+    text = text.strip()
     try:
         if ":" in text:
-            a, b = text.split(":")
-            seeds = tuple(range(int(a), int(b)))
-        else:
-            seeds = tuple(int(s) for s in text.split(",") if s.strip())
+            a, b = (int(x) for x in text.split(":"))  # a third part fails to unpack: ValueError
+            if a < 0 or b <= a:
+                raise HarnessError(form)
+            return tuple(range(a, b))
+        items = [s.strip() for s in text.split(",")]
+        if not text or not all(items):
+            raise HarnessError(form)
+        return check_seeds([int(s) for s in items], what)
     except ValueError:
-        raise HarnessError(f"{what} must be A:B or a comma list of integers, got {text!r}") from None
-    if not seeds:
-        raise HarnessError(f"{what} {text!r} selects no seed")
-    return seeds
+        raise HarnessError(form) from None
+
+
+def check_seeds(seeds: list[Any] | tuple[Any, ...], what: str) -> tuple[int, ...]:
+    """Seeds as given in a list: non-empty, integers >= 0, each once."""
+    if not seeds or not all(isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in seeds):
+        raise HarnessError(f"{what} must be a non-empty list of integers >= 0, got {list(seeds)!r}")
+    dup = sorted(s for s, n in Counter(seeds).items() if n > 1)
+    if dup:
+        raise HarnessError(f"{what} repeat {', '.join(map(str, dup))}: each seed may appear once")
+    return tuple(seeds)
 
 
 def _check(where: str, study: dict[str, Any]) -> dict[str, Any]:
-    """The study with its seeds as a list of ints; one-line errors naming the file and the key."""
+    """The study with its seeds as a list of ints and its values checked as the flags are (budget
+    limits, workers, method options against each Config, benchmark options against the factory);
+    one-line errors naming the file and the key."""
     for key, value in study.items():
         if key not in KEYS:
             raise HarnessError(f"{where}: unknown study key {key!r}; known: {', '.join(KEYS)}")
@@ -60,14 +80,40 @@ def _check(where: str, study: dict[str, Any]) -> dict[str, Any]:
     unknown = sorted(set(study.get("budget", {})) - set(BUDGET_KEYS))
     if unknown:
         raise HarnessError(f"{where}: unknown budget key(s) {', '.join(unknown)}; known: {', '.join(BUDGET_KEYS)}")
+    for key, value in study.get("budget", {}).items():
+        check_limit(key, value, f"{where}: budget.{key}")
+    if "workers" in study and study["workers"] < 1:
+        raise HarnessError(f"{where}: workers must be >= 1, got {study['workers']!r}")
+    if "flush_s" in study and not (math.isfinite(study["flush_s"]) and study["flush_s"] >= 0):
+        raise HarnessError(f"{where}: flush_s must be a finite number >= 0, got {study['flush_s']!r}")
+    for key in ("datasets", "methods"):
+        items = study.get(key, [])
+        if not all(isinstance(x, str) and x.strip() for x in items) or len(set(items)) != len(items):
+            raise HarnessError(f"{where}: {key} must be distinct non-empty names, got {items!r}")
+    methods = study.get("methods")
     for method, config in study.get("method_configs", {}).items():
         if not isinstance(config, dict):
             raise HarnessError(f"{where}: method_configs.{method} must be a table of options, got {config!r}")
+        if methods is not None and method not in methods:
+            raise HarnessError(f"{where}: method_configs.{method} is for a method not in methods "
+                               f"({', '.join(methods)})")
+        try:
+            cls = METHODS.get(method)
+        except UnknownNameError as exc:
+            raise UnknownNameError(f"{where}: method_configs: {exc}") from None
+        validate(config_specs(cls.Config), config, f"{where}: method_configs.{method}.{{}}")
+    if study.get("benchmark") and study.get("options"):
+        try:
+            factory = BENCHMARKS.get(study["benchmark"])
+        except UnknownNameError as exc:
+            raise UnknownNameError(f"{where}: {exc}") from None
+        validate(factory_specs(factory), study["options"], f"{where}: options.{{}}",
+                 open_ended=accepts_more(factory))
     seeds = study.get("seeds")
     if isinstance(seeds, str):
         study["seeds"] = list(parse_seeds(seeds, f"{where}: seeds"))
-    elif seeds is not None and not all(isinstance(s, int) and not isinstance(s, bool) for s in seeds):
-        raise HarnessError(f"{where}: seeds must be \"A:B\" or a list of integers, got {seeds!r}")
+    elif seeds is not None:
+        study["seeds"] = list(check_seeds(seeds, f"{where}: seeds"))
     return study
 
 

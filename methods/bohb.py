@@ -25,6 +25,7 @@ import numpy as np
 
 from harness.errors import HarnessError
 from harness.evaluator import MeteredEvaluator
+from harness.options import option
 from harness.protocols import SearchSpace
 from harness.registry import METHODS
 from methods._kde import KDEModel
@@ -32,19 +33,19 @@ from methods._kde import KDEModel
 
 @dataclass(frozen=True)
 class HyperbandConfig:
-    eta: float = 3.0
-    min_budget: float = 12.0
-    max_budget: float = 200.0
+    eta: float = option(3.0, gt=1)
+    min_budget: float = option(12.0, gt=0)
+    max_budget: float = option(200.0, gt=0)
 
 
 @dataclass(frozen=True)
 class Config(HyperbandConfig):
-    num_samples: int = 4          # NB201 scripts (hpbandster default 64)
-    random_fraction: float = 0.0  # NB201 scripts (hpbandster default 1/3)
-    bandwidth_factor: float = 3.0  # continuous dims only in hpbandster: no effect here
-    min_bandwidth: float = 0.3
-    top_n_percent: int = 15
-    min_points_in_model: int | None = None  # None: dims + 1
+    num_samples: int = option(4, ge=1)  # NB201 scripts (hpbandster default 64)
+    random_fraction: float = option(0.0, ge=0, le=1)  # NB201 scripts (hpbandster default 1/3)
+    bandwidth_factor: float = option(3.0, gt=0)  # continuous dims only in hpbandster: no effect here
+    min_bandwidth: float = option(0.3, ge=0)
+    top_n_percent: int = option(15, ge=1, le=99)
+    min_points_in_model: int | None = option(None, ge=1)  # None: dims + 1
 
 
 def hpbandster_budgets(min_budget: float, max_budget: float, eta: float) -> tuple[float, ...]:

@@ -11,6 +11,7 @@ import numpy as np
 
 from harness.errors import BudgetExhausted, HarnessError
 from harness.evaluator import MeteredEvaluator
+from harness.options import option
 from harness.protocols import SearchSpace
 from harness.registry import METHODS
 from methods._common import require_space
@@ -22,26 +23,26 @@ NB201_MAPPING = "structure = non-empty input subset per node (1/3/7), op = 4 non
 class Config:
     """Seed defaults for CIFAR-10 (ednas.md); supernet and BN fields are recorded with every run."""
 
-    epochs: int = 300
-    batch: int = 128
-    lr: float = 0.05
-    lr_min: float = 0.001
-    momentum: float = 0.9
-    weight_decay: float = 3e-4
+    epochs: int = option(300, ge=1)
+    batch: int = option(128, ge=1)
+    lr: float = option(0.05, gt=0)
+    lr_min: float = option(0.001, ge=0)
+    momentum: float = option(0.9, ge=0, le=1)
+    weight_decay: float = option(3e-4, ge=0)
     nesterov: bool = True
-    grad_clip: float = 5.0
-    policy_lr: float = 3.5e-4
-    policy_betas: tuple[float, float] = (0.5, 0.999)
-    policy_weight_decay: float = 1e-3
-    baseline_decay: float = 0.99
-    train_portion: float = 0.8       # of train + valid images: weights; the rest: policy rewards
-    n_candidates: int = 100          # final samples, each scored on one random policy-split minibatch
-    C: int = 16
-    N: int = 5                       # NB201 cells per stage
-    layers: int = 8                  # DARTS search-network cells
+    grad_clip: float = option(5.0, gt=0)
+    policy_lr: float = option(3.5e-4, gt=0)
+    policy_betas: tuple[float, float] = option((0.5, 0.999), ge=0, lt=1)
+    policy_weight_decay: float = option(1e-3, ge=0)
+    baseline_decay: float = option(0.99, ge=0, le=1)
+    train_portion: float = option(0.8, gt=0, lt=1)  # of train + valid images: weights; the rest: policy rewards
+    n_candidates: int = option(100, ge=1)  # final samples, each scored on one random policy-split minibatch
+    C: int = option(16, ge=1)
+    N: int = option(5, ge=1)  # NB201 cells per stage
+    layers: int = option(8, ge=1)  # DARTS search-network cells
     affine: bool = False
     track_running_stats: bool = True
-    cutout: int = 0                  # weight steps use the data's crop/flip; the seed search has no cutout
+    cutout: int = option(0, ge=0)  # weight steps use the data's crop/flip; the seed search has no cutout
     nb201_mapping: str = NB201_MAPPING
     submit_darts: bool = True        # DARTS: submit, so a training task trains it (the report); false: only return it
     device: str = "cpu"

@@ -16,6 +16,7 @@ import numpy as np
 
 from harness.errors import BudgetExhausted, HarnessError
 from harness.evaluator import MeteredEvaluator
+from harness.options import option
 from harness.protocols import SearchSpace
 from harness.registry import METHODS
 from methods._common import require_space
@@ -27,25 +28,25 @@ log = logging.getLogger(__name__)
 class Config:
     """EDNAS PTB search defaults (README, seed ``train_search.py``); policy lr as the README (0.003)."""
 
-    epochs: int = 150
-    batch: int = 256
-    bptt: int = 35
-    lr: float = 20.0                 # SGD without momentum, scaled by window length / bptt
-    weight_decay: float = 5e-7
-    grad_clip: float = 0.25
-    beta: float = 1e-3               # temporal activation regularisation
-    nhid: int = 300                  # = embedding size (tied)
-    dropout: float = 0.75            # output
-    dropouth: float = 0.25
-    dropoutx: float = 0.75
-    dropouti: float = 0.2
-    dropoute: float = 0.0
-    policy_lr: float = 0.003         # README; the seed's code default is 3.5e-4
-    policy_betas: tuple[float, float] = (0.9, 0.999)
-    policy_weight_decay: float = 1e-3
-    baseline_decay: float = 0.99
-    reward_c: float = 80.0           # reward = c / perplexity of the minibatch (seed architect.py)
-    n_candidates: int = 100          # final samples, each scored on one valid window of batch // 2 streams
+    epochs: int = option(150, ge=1)
+    batch: int = option(256, ge=2)
+    bptt: int = option(35, ge=1)
+    lr: float = option(20.0, gt=0)  # SGD without momentum, scaled by window length / bptt
+    weight_decay: float = option(5e-7, ge=0)
+    grad_clip: float = option(0.25, gt=0)
+    beta: float = option(1e-3, ge=0)  # temporal activation regularisation
+    nhid: int = option(300, ge=1)  # = embedding size (tied)
+    dropout: float = option(0.75, ge=0, lt=1)  # output
+    dropouth: float = option(0.25, ge=0, lt=1)
+    dropoutx: float = option(0.75, ge=0, lt=1)
+    dropouti: float = option(0.2, ge=0, lt=1)
+    dropoute: float = option(0.0, ge=0, lt=1)
+    policy_lr: float = option(0.003, gt=0)  # README; the seed's code default is 3.5e-4
+    policy_betas: tuple[float, float] = option((0.9, 0.999), ge=0, lt=1)
+    policy_weight_decay: float = option(1e-3, ge=0)
+    baseline_decay: float = option(0.99, ge=0, le=1)
+    reward_c: float = option(80.0, gt=0)  # reward = c / perplexity of the minibatch (seed architect.py)
+    n_candidates: int = option(100, ge=1)  # final samples, each scored on one valid window of batch // 2 streams
     device: str = "cpu"
 
     def __post_init__(self) -> None:

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from harness.evaluator import MeteredEvaluator
+from harness.options import option
 from harness.protocols import SearchSpace
 from harness.registry import METHODS
 from methods._common import require_space
@@ -19,10 +20,10 @@ from methods.ednas import NB201_MAPPING
 class Config:
     """EDNAS policy settings (ednas.md); reward = validation accuracy as a fraction."""
 
-    policy_lr: float = 3.5e-4
-    policy_betas: tuple[float, float] = (0.5, 0.999)
-    policy_weight_decay: float = 1e-3
-    baseline_decay: float = 0.99
+    policy_lr: float = option(3.5e-4, gt=0)
+    policy_betas: tuple[float, float] = option((0.5, 0.999), ge=0, lt=1)
+    policy_weight_decay: float = option(1e-3, ge=0)
+    baseline_decay: float = option(0.99, ge=0, le=1)
     nb201_mapping: str = NB201_MAPPING
 
 

@@ -11,6 +11,7 @@ import numpy as np
 
 from harness.errors import BudgetExhausted, HarnessError
 from harness.evaluator import MeteredEvaluator
+from harness.options import option
 from harness.protocols import SearchSpace
 from harness.registry import METHODS
 from methods._oneshot.evnas_ga import DECODERS, SHAPES, mixing_weights, next_generation, random_alpha
@@ -22,26 +23,26 @@ log = logging.getLogger(__name__)
 class Config:
     """Seed defaults (paper settings); the supernet and BN fields are recorded with every run."""
 
-    population: int = 50
-    tournament: int = 10
-    elites: int = 1
-    mutation_rate: float = 0.1       # per row (edge) of each alpha matrix
-    generations: int = 50            # = supernet epochs; also the cosine schedule length
-    batch: int = 64
-    eval_batch: int = 1024
-    lr: float = 0.025
-    lr_min: float = 0.001
-    momentum: float = 0.9
-    weight_decay: float = 3e-4
+    population: int = option(50, ge=2)
+    tournament: int = option(10, ge=1)
+    elites: int = option(1, ge=1)
+    mutation_rate: float = option(0.1, ge=0, le=1)  # per row (edge) of each alpha matrix
+    generations: int = option(50, ge=1)  # = supernet epochs; also the cosine schedule length
+    batch: int = option(64, ge=1)
+    eval_batch: int = option(1024, ge=1)
+    lr: float = option(0.025, gt=0)
+    lr_min: float = option(0.001, ge=0)
+    momentum: float = option(0.9, ge=0, le=1)
+    weight_decay: float = option(3e-4, ge=0)
     nesterov: bool | None = None     # None: per space as the seed (NB201 yes, DARTS no)
-    grad_clip: float = 5.0
-    C: int = 16
-    N: int = 5                       # NB201 cells per stage
-    layers: int = 8                  # DARTS search-network cells
+    grad_clip: float = option(5.0, gt=0)
+    C: int = option(16, ge=1)
+    N: int = option(5, ge=1)  # NB201 cells per stage
+    layers: int = option(8, ge=1)  # DARTS search-network cells
     affine: bool = False             # supernet op BN (NB201; DARTS search ops are always non-affine)
     track_running_stats: bool = True
     fitness_eval_mode: bool = True   # the S1 seed scores in train mode (batch statistics); evnas.md
-    cutout: int = 16                 # 0 turns it off (tiny CI images)
+    cutout: int = option(16, ge=0)  # 0 turns it off (tiny CI images)
     submit_darts: bool = True        # DARTS: submit, so a training task trains it (the report); false: only return it
     device: str = "cpu"
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from harness.evaluator import MeteredEvaluator
+from harness.options import option
 from harness.protocols import SearchSpace
 from harness.registry import METHODS
 
@@ -16,7 +17,7 @@ from harness.registry import METHODS
 @dataclass(frozen=True)
 class Config:
     first_improvement: bool = True  # False: query all neighbours and move to the best one
-    max_free_steps: int = 100_000   # consecutive cached answers after which the space counts as exhausted
+    max_free_steps: int = option(100_000, ge=1)  # consecutive cached answers after which the space counts as exhausted
 
 
 @METHODS.register("local_search")

@@ -17,6 +17,7 @@ import numpy as np
 from benchmarks.spaces.neurocell import MUTATIONS, encode
 from harness.errors import HarnessError
 from harness.evaluator import MeteredEvaluator
+from harness.options import option
 from harness.protocols import SearchSpace
 from harness.registry import METHODS
 
@@ -27,30 +28,30 @@ log = logging.getLogger(__name__)
 class Config:
     """Defaults from the seed's ``start_evolution.py`` (CIFAR-10); CI presets shrink them."""
 
-    epochs_base: int = 63        # template training
-    epochs_child: int = 15       # each child, from inherited weights
-    epochs_final: int = 63       # champion on train+valid (done and charged as evaluation by the harness)
-    init_population: int = 15
-    generations: int = 20        # generation 1 is the initial population; then one child each
-    tournament: float = 0.15     # share of the population, at least 2, without replacement
+    epochs_base: int = option(63, ge=1)  # template training
+    epochs_child: int = option(15, ge=1)  # each child, from inherited weights
+    epochs_final: int = option(63, ge=1)  # champion on train+valid (done and charged as evaluation by the harness)
+    init_population: int = option(15, ge=1)
+    generations: int = option(20, ge=1)  # generation 1 is the initial population; then one child each
+    tournament: float = option(0.15, gt=0, le=1)  # share of the population, at least 2, without replacement
     replace_parent: bool = False # True: the seed's fixed-size population (child overwrites parent)
-    mutations: tuple[str, ...] = MUTATIONS
-    widen_low: float = 1.2
-    widen_high: float = 2.0
-    noise: float = 1e-5          # std of the symmetry-breaking noise on widened filters (seed)
-    n_cells: int = 3
-    stem_width: int = 64
-    cell_width: int = 128
-    head_width: int = 128
-    fc_width: int = 128
-    pad: int = 0                 # template conv padding (0 = the seed's unpadded convs, for 32x32)
-    conv_dropout: float = 0.7
-    fc_dropout: float = 0.5
-    batch_size: int = 32
-    lr: float = 0.05
-    momentum: float = 0.5
-    weight_decay: float = 1e-4
-    cutout: int = 16             # cut-out side in pixels (seed, CIFAR); crop and flip come with the dataset
+    mutations: tuple[str, ...] = option(MUTATIONS, choices=MUTATIONS)
+    widen_low: float = option(1.2, ge=1)
+    widen_high: float = option(2.0, ge=1)
+    noise: float = option(1e-5, ge=0)  # std of the symmetry-breaking noise on widened filters (seed)
+    n_cells: int = option(3, ge=1)
+    stem_width: int = option(64, ge=1)
+    cell_width: int = option(128, ge=1)
+    head_width: int = option(128, ge=1)
+    fc_width: int = option(128, ge=1)
+    pad: int = option(0, ge=0)  # template conv padding (0 = the seed's unpadded convs, for 32x32)
+    conv_dropout: float = option(0.7, ge=0, lt=1)
+    fc_dropout: float = option(0.5, ge=0, lt=1)
+    batch_size: int = option(32, ge=1)
+    lr: float = option(0.05, gt=0)
+    momentum: float = option(0.5, ge=0, le=1)
+    weight_decay: float = option(1e-4, ge=0)
+    cutout: int = option(16, ge=0)  # cut-out side in pixels (seed, CIFAR); crop and flip come with the dataset
     device: str = ""             # "" = cuda when available, else cpu
 
     def __post_init__(self) -> None:

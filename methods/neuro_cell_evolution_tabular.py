@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from harness.evaluator import MeteredEvaluator
+from harness.options import option
 from harness.protocols import SearchSpace
 from harness.registry import METHODS
 from methods._common import require_space
@@ -43,9 +44,9 @@ def grow(codes: np.ndarray, rng: np.random.Generator) -> np.ndarray | None:
 @dataclass(frozen=True)
 class Config:
     template: str = "|nor_conv_3x3~0|+|none~0|skip_connect~1|+|none~0|none~1|skip_connect~2|"
-    init_population: int = 15
-    generations: int = 20
-    tournament: float = 0.15
+    init_population: int = option(15, ge=1)
+    generations: int = option(20, ge=1)
+    tournament: float = option(0.15, gt=0, le=1)
     replace_parent: bool = False
 
 

@@ -16,12 +16,13 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, Literal
 
 import numpy as np
 
 from harness.errors import HarnessError
 from harness.evaluator import MeteredEvaluator
+from harness.options import option
 from harness.protocols import SearchSpace
 from harness.registry import METHODS
 from methods._predictors import pnas_darts
@@ -94,16 +95,16 @@ def budget_fraction(evaluator: MeteredEvaluator) -> float:
 class Config:
     """pnas.md defaults for the harness mappings; the surrogate is cut to CPU size (paper values noted)."""
 
-    beam: int | str = "auto"  # K, or "auto": from the budget (pnas.md; the old default 32 lost on cifar100)
-    auto_share: float = 0.25  # "auto": level 2 gets this share of the budget left after level 1
-    levels: int | None = None  # None: the mapping's depth (NB201 3 nodes, DARTS 4)
-    embed: int = 16           # paper: 100 / 100 / 5 members (4x slower on CPU, no better here)
-    hidden: int = 32
-    ensemble: int = 3
-    epochs: int = 30
-    lr: float = 0.01
-    batch_size: int = 16
-    fidelity: float | None = None
+    beam: int | Literal["auto"] = option("auto", ge=1)  # K, or "auto": from the budget (pnas.md; the old default 32 lost on cifar100)
+    auto_share: float = option(0.25, gt=0, lt=1)  # "auto": level 2 gets this share of the budget left after level 1
+    levels: int | None = option(None, ge=1)  # None: the mapping's depth (NB201 3 nodes, DARTS 4)
+    embed: int = option(16, ge=1)  # paper: 100 / 100 / 5 members (4x slower on CPU, no better here)
+    hidden: int = option(32, ge=1)
+    ensemble: int = option(3, ge=1)
+    epochs: int = option(30, ge=1)
+    lr: float = option(0.01, gt=0)
+    batch_size: int = option(16, ge=1)
+    fidelity: float | None = option(None, gt=0)
 
 
 @METHODS.register("pnas")

@@ -18,6 +18,7 @@ import numpy as np
 
 from harness.errors import HarnessError
 from harness.evaluator import MeteredEvaluator
+from harness.options import option
 from harness.protocols import SearchSpace
 from harness.registry import METHODS
 from harness.seeding import torch_seed
@@ -28,22 +29,22 @@ from methods._predictors.graphs import N_CHOICES
 
 @dataclass(frozen=True)
 class Config:
-    predictor: str = "gnn"       # "gnn" or "mlp" (the seed's comparison)
-    hidden: int = 32             # sheet: 128 (CPU budget: 32)
-    layers: int = 3              # sheet: 5
-    epochs: int = 40             # first fit; later rounds fine-tune for `finetune_epochs`
-    finetune_epochs: int = 15
-    lr: float = 1e-3             # sheet: 1e-4 with batch 1
-    batch_size: int = 16
-    targets: str = "rank"
-    n_initial: int = 30          # random labelled cells before the first fit (sheet: 300)
-    per_round: int = 10          # predicted-best cells paid for per round
-    population: int = 20         # P; the archive keeps P/2
-    generations: int = 50        # per round (sheet: 1000, once)
-    mutation_prob: float = 0.1
-    fidelity: float | None = None  # None: the task's default (NB201: hp=12); 200 = "converged" labels
-    tau_at: int = 100            # labels at which the cross-validated Kendall tau is measured
-    tau_folds: int = 5           # 0 turns the cross-validated tau off
+    predictor: str = option("gnn", choices=("gnn", "mlp"))  # "gnn" or "mlp" (the seed's comparison)
+    hidden: int = option(32, ge=1)  # sheet: 128 (CPU budget: 32)
+    layers: int = option(3, ge=1)  # sheet: 5
+    epochs: int = option(40, ge=1)  # first fit; later rounds fine-tune for `finetune_epochs`
+    finetune_epochs: int = option(15, ge=0)
+    lr: float = option(1e-3, gt=0)  # sheet: 1e-4 with batch 1
+    batch_size: int = option(16, ge=1)
+    targets: str = option("rank", choices=("rank", "affine"))
+    n_initial: int = option(30, ge=1)  # random labelled cells before the first fit (sheet: 300)
+    per_round: int = option(10, ge=1)  # predicted-best cells paid for per round
+    population: int = option(20, ge=2)  # P; the archive keeps P/2
+    generations: int = option(50, ge=1)  # per round (sheet: 1000, once)
+    mutation_prob: float = option(0.1, ge=0, le=1)
+    fidelity: float | None = option(None, gt=0)  # None: the task's default (NB201: hp=12); 200 = "converged" labels
+    tau_at: int = option(100, ge=0)  # labels at which the cross-validated Kendall tau is measured
+    tau_folds: int = option(5, ge=0)  # 0 turns the cross-validated tau off
 
 
 @METHODS.register("predictor_evolution")

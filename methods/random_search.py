@@ -6,13 +6,14 @@ from dataclasses import dataclass
 import numpy as np
 
 from harness.evaluator import MeteredEvaluator
+from harness.options import option
 from harness.protocols import SearchSpace
 from harness.registry import METHODS
 
 
 @dataclass(frozen=True)
 class Config:
-    batch: int = 64  # cells drawn per RNG call; the draws, and so the trajectory, do not depend on it
+    batch: int = option(64, ge=1)  # cells drawn per RNG call; the draws, and so the trajectory, do not depend on it
 
 
 @METHODS.register("random_search")

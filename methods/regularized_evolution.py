@@ -7,14 +7,15 @@ from dataclasses import dataclass
 import numpy as np
 
 from harness.evaluator import MeteredEvaluator
+from harness.options import option
 from harness.protocols import SearchSpace
 from harness.registry import METHODS
 
 
 @dataclass(frozen=True)
 class Config:
-    population: int = 10
-    sample_size: int = 3
+    population: int = option(10, ge=1)
+    sample_size: int = option(3, ge=1)
 
 
 @METHODS.register("regularized_evolution")

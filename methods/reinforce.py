@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from harness.evaluator import MeteredEvaluator
+from harness.options import option
 from harness.protocols import SearchSpace
 from harness.registry import METHODS
 
@@ -22,12 +23,12 @@ _add, _sub, _mul, _div, _sqrt, _exp = np.add, np.subtract, np.multiply, np.divid
 
 @dataclass(frozen=True)
 class Config:
-    learning_rate: float = 0.5  # the NB201 docs' reproduction value (grid 0.01..0.5)
-    ema_momentum: float = 0.9
-    init_std: float = 1e-3
-    beta1: float = 0.9   # Adam, torch defaults
-    beta2: float = 0.999
-    eps: float = 1e-8
+    learning_rate: float = option(0.5, gt=0)  # the NB201 docs' reproduction value (grid 0.01..0.5)
+    ema_momentum: float = option(0.9, ge=0, le=1)
+    init_std: float = option(1e-3, ge=0)
+    beta1: float = option(0.9, ge=0, lt=1)  # Adam, torch defaults
+    beta2: float = option(0.999, ge=0, lt=1)
+    eps: float = option(1e-8, gt=0)
 
 
 class EMABaseline:

@@ -157,6 +157,11 @@ class TrainingBenchmark:
 OPTIONS = ("train_seed", "train_images", "download", "device", "threads", "checkpoint_min_s", "accum")
 
 
+def training_options(recipe: str | None, recipe_changes: dict[str, Any] | None, **kwargs: Any) -> dict[str, Any]:
+    """A factory's declared keywords as make_task's options (no ``recipe``: the factory's default)."""
+    return {**({"recipe": recipe} if recipe is not None else {}), "recipe_changes": recipe_changes or {}, **kwargs}
+
+
 def make_task(name: str, space: SearchSpace, dataset: str, data: Path | None, cache: Path | None, net: NetSpec,
               build: NetBuilder, default_recipe: str, options: dict[str, Any], net_options: str = "",
               cls: type[TrainingBenchmark] = TrainingBenchmark) -> TrainingBenchmark:

@@ -11,12 +11,20 @@ import importlib
 import logging
 import pkgutil
 import sys
+from typing import NoReturn
 
 from harness.errors import HarnessError
 
 
+class _Parser(argparse.ArgumentParser):
+    """A malformed flag is one line and exit 2, like every other user error (no usage block)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"error: {self.prog}: {message} (see --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m harness", description=__doc__.split("\n")[0])
+    parser = _Parser(prog="python -m harness", description=__doc__.split("\n")[0])
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging on stderr")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for info in sorted(pkgutil.iter_modules(__path__), key=lambda i: i.name):
@@ -30,7 +38,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     if not argv:
         argv = ["compare"]  # the embedded default study
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help (0) or a malformed flag (2, one line already printed)
+        return exc.code if isinstance(exc.code, int) else 2
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     if args.command is None:
@@ -41,6 +52,16 @@ def main(argv: list[str] | None = None) -> int:
     except HarnessError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except OSError as exc:  # a user path: read-only, full disk, a file where a folder goes, ...
+        print(f"error: {_os_error(exc)}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("interrupted; re-run the same command to resume", file=sys.stderr)
         return 130
+
+
+def _os_error(exc: OSError) -> str:
+    """``<path>: <reason>`` in one line (both paths for a rename), without the traceback."""
+    reason = exc.strerror or (str(exc).splitlines() or [type(exc).__name__])[0]
+    paths = [str(p) for p in (exc.filename, exc.filename2) if p is not None]
+    return f"{' -> '.join(paths)}: {reason}" if paths else reason

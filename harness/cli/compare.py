@@ -9,11 +9,14 @@ import time
 from pathlib import Path
 from typing import Any
 
-from harness.budget import Budget
-from harness.cli._args import pairs
+from harness.budget import Budget, check_limit
+from harness.cli._args import names, text_pairs, writable_dir
+from harness.config import cache_dir
 from harness.distributed import from_env
 from harness.errors import HarnessError
+from harness.options import accepts_more, config_specs, factory_specs, validate
 from harness.progress import runs
+from harness.registry import BENCHMARKS, METHODS
 from harness.runner import CompareSpec, compare
 from harness.studies import STUDIES, parse_seeds, read_study
 
@@ -47,7 +50,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def study_from_args(args: argparse.Namespace) -> dict[str, Any]:
     """The study the flags start from: ``--config``, ``--preset``, the default one when neither names
-    a benchmark or methods, else none."""
+    a benchmark or methods, else none. The study's values are checked as it is read (harness/studies.py)."""
     if args.config and args.preset:
         raise HarnessError("give --preset NAME or --config FILE, not both")
     if args.config:
@@ -58,31 +61,49 @@ def study_from_args(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def spec_from_args(args: argparse.Namespace, study: dict[str, Any]) -> CompareSpec:
-    """The comparison: the study's values, overridden by the flags given."""
+    """The comparison: the study's values, overridden by the flags given, every value checked here
+    (types, ranges, names, repeats, writable folders), before any worker starts; errors name the flag."""
     budget = dict(study.get("budget", {}))
-    for key, flag in (("max_cost_s", args.budget_seconds), ("max_evals", args.budget_evals),
-                      ("max_epochs", args.budget_epochs)):
-        if flag is not None:
-            budget[key] = flag
-    configs: dict[str, dict[str, Any]] = {k: dict(v) for k, v in study.get("method_configs", {}).items()}
-    for key, val in pairs(args.set, "--set"):
-        method, dot, opt = key.partition(".")
-        if not dot:
-            raise HarnessError(f"--set must look like METHOD.KEY=VALUE, got {key!r}")
-        configs.setdefault(method, {})[opt] = val
-    options = {**study.get("options", {}), **dict(pairs(args.option, "--option"))}
+    for key, flag, value in (("max_cost_s", "--budget-seconds", args.budget_seconds),
+                             ("max_evals", "--budget-evals", args.budget_evals),
+                             ("max_epochs", "--budget-epochs", args.budget_epochs)):
+        if value is not None:
+            budget[key] = check_limit(key, value, flag)
     benchmark = args.benchmark or study.get("benchmark")
-    datasets = args.dataset.split(",") if args.dataset else study.get("datasets", [])
-    methods = args.methods.split(",") if args.methods else study.get("methods", [])
-    seeds = parse_seeds(args.seeds) if args.seeds else tuple(study.get("seeds", ()))
+    datasets = names(args.dataset, "--dataset") if args.dataset is not None else study.get("datasets", [])
+    methods = names(args.methods, "--methods") if args.methods is not None else study.get("methods", [])
+    seeds = parse_seeds(args.seeds) if args.seeds is not None else tuple(study.get("seeds", ()))
     for name, value in (("--benchmark", benchmark), ("--dataset", datasets), ("--methods", methods)):
         if not value:
             raise HarnessError(f"compare needs {name} (or a --preset / --config that sets it)")
+    for m in methods:
+        METHODS.get(m)  # an unknown name fails before its options are read
+    factory = BENCHMARKS.get(benchmark)
+    # the study's options for methods the flags dropped go with them; --set for one not run is an error
+    configs: dict[str, dict[str, Any]] = {k: dict(v) for k, v in study.get("method_configs", {}).items()
+                                          if k in methods}
+    for key, text in text_pairs(args.set, "--set"):
+        method, dot, opt = key.partition(".")
+        if not dot or not method or not opt:
+            raise HarnessError(f"--set must look like METHOD.KEY=VALUE, got {key!r}")
+        if method not in methods:
+            raise HarnessError(f"--set {key}: {method} is not among the methods run ({', '.join(methods)})")
+        where = f"--set {method}.{{}}"
+        configs.setdefault(method, {}).update(
+            validate(config_specs(METHODS.get(method).Config), {opt: text}, where, text=True))
+    options = dict(study.get("options", {}))
+    options.update(validate(factory_specs(factory), dict(text_pairs(args.option, "--option")), "--option {}",
+                            text=True, open_ended=accepts_more(factory)))
+    if args.workers is not None and args.workers < 1:
+        raise HarnessError(f"--workers must be >= 1, got {args.workers}")
     default_workers = 1 if from_env().active else study.get("workers") or os.cpu_count() or 1
+    out = writable_dir(args.out or f"runs/{_study_name(args) or benchmark}", "--out")
+    cache = args.cache
+    writable_dir(cache_dir(cache, create=False), "--cache" if cache is not None else "cache folder")
     return CompareSpec(
-        benchmark=benchmark, datasets=tuple(datasets), methods=tuple(m.strip() for m in methods), seeds=seeds,
-        budget=Budget(**budget), out=Path(args.out or f"runs/{_study_name(args) or benchmark}"),
-        method_configs=configs, benchmark_options=options, data=args.data, cache=args.cache,
+        benchmark=benchmark, datasets=tuple(datasets), methods=tuple(methods), seeds=seeds,
+        budget=Budget(**budget), out=out,
+        method_configs=configs, benchmark_options=options, data=args.data, cache=cache,
         workers=args.workers or default_workers,
         constraint=args.constraint or study.get("constraint"),
         executor=args.executor or "local",
