@@ -10,7 +10,6 @@ of ``reports/table5.py``) and ``description``. Flags given to ``compare`` overri
 from __future__ import annotations
 
 import importlib.resources
-import math
 import tomllib
 from collections import Counter
 from pathlib import Path
@@ -84,8 +83,6 @@ def _check(where: str, study: dict[str, Any]) -> dict[str, Any]:
         check_limit(key, value, f"{where}: budget.{key}")
     if "workers" in study and study["workers"] < 1:
         raise HarnessError(f"{where}: workers must be >= 1, got {study['workers']!r}")
-    if "flush_s" in study and not (math.isfinite(study["flush_s"]) and study["flush_s"] >= 0):
-        raise HarnessError(f"{where}: flush_s must be a finite number >= 0, got {study['flush_s']!r}")
     for key in ("datasets", "methods"):
         items = study.get(key, [])
         if not all(isinstance(x, str) and x.strip() for x in items) or len(set(items)) != len(items):

@@ -115,6 +115,14 @@ class Trainer:
         return min(self.recipe.batch_size, len(self.data.train))
 
     def _epoch(self, net: nn.Module, model: nn.Module, opt: SGD, epoch: int) -> list[float]:
+        """One epoch; modules that draw from torch's global generator (``nn.Dropout``) draw from one
+        seeded by (seed, epoch, rank) and put back after, so a run does not depend on what ran
+        before it in the process."""
+        with torch.random.fork_rng(devices=[self.device] if self.cuda else []):
+            torch.manual_seed(torch_seed(self.seed, "global", str(epoch), str(self.dist.rank)))
+            return self._steps(net, model, opt, epoch)
+
+    def _steps(self, net: nn.Module, model: nn.Module, opt: SGD, epoch: int) -> list[float]:
         r, d, data = self.recipe, self.dist, self.data
         g = torch.Generator().manual_seed(torch_seed(self.seed, "epoch", str(epoch)))
         perm = torch.randperm(len(data.train), generator=g)

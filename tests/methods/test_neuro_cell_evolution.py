@@ -46,6 +46,16 @@ def test_budget_meter_and_records(tmp_path: Path) -> None:
     assert short["epochs"][short["kind"] == KIND_QUERY].tolist() == [2.0, 1.0]
 
 
+def test_dropout_does_not_depend_on_what_ran_before_in_the_process(tmp_path: Path) -> None:
+    """nn.Dropout draws from torch's global generator; the trainer seeds it per (seed, epoch, rank),
+    so a run gives the same values whatever consumed that generator before it."""
+    drop = {"conv_dropout": 0.5, "fc_dropout": 0.5}
+    _, a = _run(tmp_path, 3, Budget(max_epochs=4), name="d0", **drop)
+    torch.rand(1000)  # another run, a data loader, a user's code ...
+    _, b = _run(tmp_path, 3, Budget(max_epochs=4), name="d1", **drop)
+    assert np.array_equal(a["val"], b["val"], equal_nan=True) and np.array_equal(a.codes, b.codes)
+
+
 def test_seconds_overspend_is_recorded_then_ends_the_search(tmp_path: Path) -> None:
     _, traj = _run(tmp_path, 0, Budget(max_cost_s=1e-3), name="secs")
     assert traj["kind"].tolist() == [KIND_QUERY, KIND_FINAL]  # the template, charged; then the final test
