@@ -86,6 +86,7 @@ class Overall:
     fr: Friedman
     blocks: str
     iqm: dict[str, tuple[float, float, float]]  # method -> (IQM, lo, hi)
+    center: str = "mean"  # how a task's block score is made from its seeds
 
 
 def overall(finals: Finals, posthoc: str = "wilcoxon", median: bool = False) -> tuple[Overall | None, str]:
@@ -94,7 +95,7 @@ def overall(finals: Finals, posthoc: str = "wilcoxon", median: bool = False) -> 
         return None, blocks
     scores = normalized_scores(finals, "test")
     agg = {m: stratified_bootstrap_ci(list(scores[m].values()), iqm, BOOTSTRAP_SEED) for m in fr.methods}
-    return Overall(fr, blocks, agg), blocks
+    return Overall(fr, blocks, agg, "median" if median else "mean"), blocks
 
 
 def overall_grid(o: Overall, names: Mapping[str, str] | None = None) -> tuple[list[str], list[list[tuple[str, bool]]]]:
@@ -133,10 +134,10 @@ def overall_text(o: Overall) -> list[str]:
     fr = o.fr
     how = ("pairwise Wilcoxon signed-rank on the per-task scores, Holm-corrected (Benavoli et al. 2016)"
            if fr.posthoc == "wilcoxon" else f"Nemenyi critical difference {fr.cd:.3g}")
-    out = [f"Friedman chi² = {fr.statistic:.3g}, p = {fr.pvalue:.3g} over {fr.n_blocks} tasks "
-           f"(each method's {o.blocks} score per task); post-hoc: {how}; α = {fr.alpha:g}. "
-           "IQM: interquartile mean of final test accuracy rescaled per task to [0, 1] "
-           "(worst to best run), 95% stratified-bootstrap CI over runs within tasks."]
+    out = [(f"Friedman chi² = {fr.statistic:.3g}, p = {fr.pvalue:.3g} over {fr.n_blocks} tasks "
+            f"(block score: each method's {o.center} final test accuracy on the task); post-hoc: {how}; "
+            f"α = {fr.alpha:g}. IQM: interquartile mean of final test accuracy rescaled per task to "
+            "[0, 1] (worst to best run), 95% stratified-bootstrap CI over runs within tasks.")]
     if fr.posthoc == "wilcoxon" and not fr.resolvable():
         out.append(too_few_line(fr.floor, fr.alpha, f"{fr.n_blocks} tasks"))
     return out

@@ -53,7 +53,7 @@ def test_paper_protocol_looks_final_cells_up_on_every_dataset() -> None:
     assert len(rows) == 6 and {r["seed"] for r in c100} == {0, 1, 2}
 
 
-def test_paper_protocol_reproduces_the_papers_transfer_cells(nb201_data, harness_cache) -> None:
+def test_paper_protocol_reproduces_the_papers_transfer_cells(tmp_path, nb201_data, harness_cache) -> None:
     """Table 5 as the paper ran it (search cifar10-valid, report the final cell on all three):
     RS, REA and BOHB on CIFAR-100 and ImageNet16-120 test within 0.3 of the paper, 500 seeds."""
     from harness.budget import Budget
@@ -61,12 +61,11 @@ def test_paper_protocol_reproduces_the_papers_transfer_cells(nb201_data, harness
 
     spec = CompareSpec(benchmark="nb201", datasets=("cifar10-valid",),
                        methods=("random_search", "regularized_evolution", "bohb-nb201"), seeds=tuple(range(500)),
-                       budget=Budget(max_cost_s=12000.0), out=harness_cache / "table5-paper-regression",
+                       budget=Budget(max_cost_s=12000.0), out=tmp_path,
                        data=str(nb201_data), cache=str(harness_cache), workers=2)
     records = compare(spec)
-    tasks = {ds: t for ds, t in make_tasks(CompareSpec(
-        benchmark="nb201", datasets=REPORT_DATASETS, methods=spec.methods, seeds=(0,), budget=spec.budget,
-        out=spec.out, data=spec.data, cache=spec.cache)).items()}
+    tasks = make_tasks(CompareSpec(benchmark="nb201", datasets=REPORT_DATASETS, methods=spec.methods, seeds=(0,),
+                                   budget=spec.budget, out=spec.out, data=spec.data, cache=spec.cache))
     t = paper_table(records, tasks, 500, 12000.0)
     cells = {label: c for label, _, c in t.rows}
     paper = {"RS": (71.04, 44.57), "REA": (71.84, 45.54), "BOHB": (70.85, 44.42)}  # NB201 paper, Table 5
@@ -92,7 +91,7 @@ def test_std_convention_is_one_and_explicit() -> None:
     from reports.tables import STD_DDOF, summarize
 
     t = build(records(), {"cifar100": ORACLE}, seeds=4, budget_s=12000)
-    cell = dict((r[0], r[2]) for r in t.rows)["REA"][("cifar100", "test")]
+    cell = {r[0]: r[2] for r in t.rows}["REA"][("cifar100", "test")]
     v = np.array([71.0, 72.0, 73.0, 74.0])
     assert STD_DDOF == 1 and cell.std == pytest.approx(v.std(ddof=1)) and cell.mean == v.mean()
     assert summarize(v).std == cell.std
