@@ -78,3 +78,14 @@ def test_prepare_and_list(env, tmp_path, nb201_data):
     assert "random_search" in r.stdout and "nb201" in r.stdout
     presets = r.stdout.split("presets (compare --preset NAME):\n")[1].splitlines()
     assert any(ln.split()[0] == "default" and "nb201-train on digits" in ln and "5 seeds" in ln for ln in presets)
+
+
+@pytest.mark.parametrize("argv", [["list"], ["report", "--help"], ["compare", "--help"]])
+def test_light_commands_import_neither_scipy_stats_nor_matplotlib(argv):
+    """`list` and the help pages start without scipy.stats or matplotlib (they cost ~1 s of CPU)."""
+    code = ("import runpy, sys\nsys.argv = ['harness', *sys.argv[1:]]\n"
+            "try:\n    runpy.run_module('harness', run_name='__main__')\nexcept SystemExit:\n    pass\n"
+            "print('HEAVY', sorted(m for m in ('scipy.stats', 'matplotlib') if m in sys.modules))")
+    r = subprocess.run([sys.executable, "-c", code, *argv], capture_output=True, text=True, cwd=REPO, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip().splitlines()[-1] == "HEAVY []"

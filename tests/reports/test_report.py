@@ -86,3 +86,20 @@ def test_cli_report_names_order_and_posthoc(tmp_path, capsys):
     assert "Nemenyi" in (out / "pairwise.md").read_text()
     assert main(["report", str(tmp_path / "runs"), "--names", "rs"]) == 2
     assert capsys.readouterr().err.strip().startswith("error: --names takes NAME=DISPLAY")
+
+
+def test_under_spent_runs_are_flagged_in_the_report(tmp_path):
+    """Runs whose method returned early (attribute ended="method") are flagged with the fraction
+    of the budget they spent, in table.md, table.tex and index.html."""
+    from tests.report_fixtures import BUDGET
+
+    for s in range(3):
+        write_run(tmp_path / "runs", "early", "cifar10-valid", s, [BUDGET / 4], [60.0 + s], ended="method")
+        write_run(tmp_path / "runs", "full", "cifar10-valid", s, [BUDGET / 2, BUDGET / 2], [60.0, 61.0 + s],
+                  ended="budget")
+    paths = {p.name: p for p in write_report(tmp_path / "runs", tmp_path / "out", formats=("md", "tex", "html"))}
+    md = paths["table.md"].read_text()
+    assert "| early † |" in md and "| full |" in md
+    assert "† under-spent: 3 of 3 runs of early ended by the method before the budget ran out, spending 25 %" in md
+    assert "$^\\dagger$ under-spent: 3 of 3 runs of early" in paths["table.tex"].read_text()
+    assert "under-spent: 3 of 3 runs of early" in paths["index.html"].read_text()
