@@ -138,3 +138,19 @@ def test_summary_rejects_mixed_units():
     recs[1]["cost_unit"] = "simulated_s"
     with pytest.raises(IncompatibleRunsError, match="cost units"):
         summary_markdown(recs)
+
+
+def test_summary_imports_no_scipy_stats():
+    """compare's summary must not cost more than a small study: no `import scipy.stats` (~1 s)."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = ("import sys\nfrom reports.tables import summary_markdown\n"
+            "recs = [{'method': m, 'dataset': 'd', 'seed': s, 'report_valid': 1.0 * s, 'report_test': 2.0 * s + i,"
+            " 'cost_s': 1.0} for i, m in enumerate('ab') for s in range(20)]\n"
+            "summary_markdown(recs)\nprint('scipy.stats' in sys.modules)")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False,
+                       cwd=Path(__file__).resolve().parents[2])
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "False"
