@@ -13,11 +13,21 @@ from reports.aggregate import (
     step_interpolate,
 )
 from reports.load import IncompatibleRunsError, NoRunsError, RunSet, load_runs
-from reports.stats import friedman, holm, nemenyi_cd, pairwise_tests
+from reports.names import display, parse_names
+from reports.stats import (
+    friedman,
+    holm,
+    iqm,
+    mann_whitney,
+    nemenyi_cd,
+    pairwise_tests,
+    vargha_delaney,
+)
 from reports.tables import build_table, summary_markdown, to_csv, to_latex, to_markdown
 
 __all__ = [
-    "Finals", "IncompatibleRunsError", "NoRunsError", "RunSet", "anytime_curves", "build_table",
-    "finals_from_records", "finals_from_runs", "friedman", "holm", "load_runs", "nemenyi_cd",
-    "pairwise_tests", "step_interpolate", "summary_markdown", "to_csv", "to_latex", "to_markdown",
+    "Finals", "IncompatibleRunsError", "NoRunsError", "RunSet", "anytime_curves", "build_table", "display",
+    "finals_from_records", "finals_from_runs", "friedman", "holm", "iqm", "load_runs", "mann_whitney",
+    "nemenyi_cd", "pairwise_tests", "parse_names", "step_interpolate", "summary_markdown", "to_csv",
+    "to_latex", "to_markdown", "vargha_delaney",
 ]

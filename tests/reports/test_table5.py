@@ -95,3 +95,14 @@ def test_std_convention_is_one_and_explicit() -> None:
     v = np.array([71.0, 72.0, 73.0, 74.0])
     assert STD_DDOF == 1 and cell.std == pytest.approx(v.std(ddof=1)) and cell.mean == v.mean()
     assert summarize(v).std == cell.std
+
+
+def test_nats_preset_searches_each_dataset(tmp_path, capsys, monkeypatch, nb201_data, harness_cache) -> None:
+    monkeypatch.setenv("NAS_HARNESS_DATA", str(nb201_data))
+    monkeypatch.setenv("NAS_HARNESS_CACHE", str(harness_cache))
+    rc = main(["compare", "--preset", "nb201-table5-nats", "--methods", "random_search", "--seeds", "0:2",
+               "--workers", "1", "--out", str(tmp_path)])
+    assert rc == 0
+    out = capsys.readouterr().out
+    assert "NATS-Bench protocol" in out and "| RS |" in out
+    assert {p.name for p in (tmp_path / "nb201").iterdir()} == {"cifar10-valid", "cifar100", "ImageNet16-120"}
