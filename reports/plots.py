@@ -199,7 +199,7 @@ def plot_profile(taus: np.ndarray, profiles: dict[str, np.ndarray], stem: Path,
     fig, (ax,) = _panels(1)
     for m, prof in profiles.items():
         ax.plot(taus, prof, color=colors[m], lw=1.6, label=display(m, names))
-    ax.set_xlabel("normalized final test accuracy τ (0: worst run of the task, 1: best)")
+    ax.set_xlabel("normalized final test accuracy τ\n(per task: 0 = worst run, 1 = best run)")
     ax.set_ylabel("fraction of runs with score > τ")
     ax.set_ylim(-0.02, 1.02)
     ax.grid(True, alpha=0.3)

@@ -139,7 +139,7 @@ def overall_text(o: Overall) -> list[str]:
             f"α = {fr.alpha:g}. IQM: interquartile mean of final test accuracy rescaled per task to "
             "[0, 1] (worst to best run), 95% stratified-bootstrap CI over runs within tasks.")]
     if fr.posthoc == "wilcoxon" and not fr.resolvable():
-        out.append(too_few_line(fr.floor, fr.alpha, f"{fr.n_blocks} tasks"))
+        out.append(too_few_line(fr.floor, fr.alpha, f"{fr.n_blocks} tasks", "add tasks (datasets or benchmarks)"))
     return out
 
 

@@ -214,10 +214,10 @@ def best_and_ties(samples: dict[str, np.ndarray], pw: Pairwise, alpha: float = A
                      if m in finite and j != i and not pw.p_holm[i, j] < alpha}
 
 
-def too_few_line(floor: float, alpha: float, what: str) -> str:
+def too_few_line(floor: float, alpha: float, what: str, remedy: str = "run more seeds") -> str:
     """The one line a table prints when its tests cannot separate anything."""
     return (f"With these {what}, no difference can be significant at α={alpha:g}: the smallest "
-            f"Holm-adjusted p-value possible is {floor:.3g}, so bold marks every method; run more seeds.")
+            f"Holm-adjusted p-value possible is {floor:.3g}, so bold marks every method; {remedy}.")
 
 
 @dataclass(frozen=True)
