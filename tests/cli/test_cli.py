@@ -89,3 +89,17 @@ def test_light_commands_import_neither_scipy_stats_nor_matplotlib(argv):
     r = subprocess.run([sys.executable, "-c", code, *argv], capture_output=True, text=True, cwd=REPO, timeout=120, check=False)
     assert r.returncode == 0, r.stderr
     assert r.stdout.strip().splitlines()[-1] == "HEAVY []"
+
+
+def test_compare_flags_a_method_that_returns_early(env, tmp_path):
+    """neuro_cell_evolution-tabular stops after its generations, well inside 12,000 s: compare's
+    summary marks it under-spent with the fraction of the budget it used; RS is not marked."""
+    r = cli("compare", "--benchmark", "nb201", "--dataset", "cifar10-valid", "--methods",
+            "neuro_cell_evolution-tabular,random_search", "--seeds", "0:3", "--budget-seconds", "12000",
+            "--out", str(tmp_path), "--workers", "1", env_extra=env)
+    assert r.returncode == 0, r.stderr
+    line = next(x for x in r.stdout.splitlines() if x.startswith("† under-spent"))
+    assert "3 of 3 runs of neuro_cell_evolution-tabular" in line
+    frac = float(line.split("spending ")[1].split(" %")[0])
+    assert 0 < frac < 100
+    assert "| RS |" in r.stdout and "| neuro_cell_evolution-tabular † |" in r.stdout
