@@ -91,7 +91,8 @@ def run_one(method: str, task: Task, budget: Budget, seed: int, path: Path,
     if callable(hook):
         extra.update(hook())
     recorder.close(complete=True, extra_attrs=extra)
-    return {**_summary(method, task, seed, recorder.location, recorder.trajectory()), "skipped": False}
+    return {**_summary(method, task, seed, recorder.location, recorder.trajectory()), "skipped": False,
+            "ended": ended}
 
 
 def _on_disk(path: Path, attrs: dict[str, Any]) -> tuple[str | None, Trajectory | None, JournalContents | None]:
@@ -128,6 +129,7 @@ def _summary(method: str, task: Task, seed: int, path: Path | str, traj: Any) ->
     return {"method": method, "dataset": attrs["dataset"], "benchmark": attrs["benchmark"],
             "seed": int(seed), "path": str(path), "n_evals": int((traj["kind"] == 0).sum()),
             "cost_unit": attrs["cost_unit"], **final_incumbent(traj),
+            "ended": str(traj.attrs.get("ended", "")),  # "method": returned before the budget ran out
             # a one-shot method's own training, charged in measured seconds (NB201 paper's "search (s)")
             "train_cost_s": float(traj["cost_s"][traj["kind"] == KIND_CHARGE].sum())}
 

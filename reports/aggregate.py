@@ -5,14 +5,15 @@ split between computing plot data and drawing it).
 """
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 import numpy as np
-from scipy import stats as sps
 
 from harness.errors import DataError
-from reports.load import Run, RunSet
+from reports.load import Run, RunSet, spent_fraction
+from reports.names import order_datasets
 
 METRICS = ("valid", "test")
 
@@ -70,6 +71,8 @@ class Band:
 
 def mean_ci(values: np.ndarray, level: float = 0.95) -> Band:
     """Mean over axis 0 with a Student-t confidence band; one seed gives a zero-width band."""
+    from scipy import stats as sps
+
     v = np.asarray(values, float)
     n = v.shape[0]
     mean = v.mean(axis=0)
@@ -139,6 +142,8 @@ def average_ranks(scores: np.ndarray, higher_is_better: bool = True) -> np.ndarr
 
     Rows holding a NaN are left out; the result is NaN when no complete row remains.
     """
+    from scipy import stats as sps
+
     s = np.asarray(scores, float)
     s = s[~np.isnan(s).any(axis=1)]
     if s.shape[0] == 0:
@@ -147,36 +152,34 @@ def average_ranks(scores: np.ndarray, higher_is_better: bool = True) -> np.ndarr
     return r.mean(axis=0)
 
 
-def ranks_over_time(runset: RunSet, grid: np.ndarray, metric: str = "test") -> tuple[np.ndarray, str]:
+def ranks_over_time(runset: RunSet, grid: np.ndarray, metric: str = "test",
+                    median: bool = False) -> tuple[np.ndarray, str]:
     """(k, n_grid) average rank (1 = best) of ``runset.methods`` at each budget point, and the block.
 
-    On a task where every method ran the same seeds, the methods are ranked within each
-    (task, seed) at each point; on other tasks their mean curves are ranked once per task. Ranks are
-    averaged over all blocks, from the first point where every block has all k incumbents (NaN
-    before); tasks missing a method are left out. The second value says what was averaged.
+    Each task is one block: the methods' mean (``median``) curves over seeds are ranked at each
+    point (seeds of different methods share no randomness, so a seed is no block). Ranks are
+    averaged over tasks from the first point where every task has all k incumbents (NaN before);
+    tasks missing a method are left out. The second value says what was averaged.
     """
+    from scipy import stats as sps
+
     methods = runset.methods
-    blocks, paired_all = [], True
+    center = np.median if median else np.mean
+    blocks = []
     for task in runset.tasks:
         per = [runset.select(m, task) for m in methods]
         if any(not runs for runs in per):
             continue
-        mats = [anytime_matrix(runs, grid, metric) for runs in per]  # k x (seeds, grid)
-        if all([r.seed for r in runs] == [r.seed for r in per[0]] for runs in per):
-            blocks.append(np.stack(mats, axis=1))  # (seeds, k, grid)
-        else:
-            paired_all = False
-            blocks.append(np.stack([m.mean(axis=0) for m in mats])[None])  # (1, k, grid)
+        blocks.append(np.stack([center(anytime_matrix(runs, grid, metric), axis=0) for runs in per]))
     if not blocks:
         return np.full((len(methods), len(grid)), np.nan), "no task has every method"
-    cube = np.concatenate(blocks)  # (N, k, grid)
+    cube = np.stack(blocks)  # (N, k, grid)
     complete = ~np.isnan(cube).any(axis=1, keepdims=True)
     ranks = sps.rankdata(-np.nan_to_num(cube, nan=0.0), axis=1)  # 1 = highest value
     count = complete.sum(axis=0)  # (1, grid): blocks with every method present
     total = np.where(complete, ranks, 0.0).sum(axis=0)
     out = np.where(count == cube.shape[0], total / cube.shape[0], np.nan)
-    what = "(dataset, seed) blocks" if paired_all else "datasets (mean curves)"
-    return out, f"{cube.shape[0]} {what}"
+    return out, f"{cube.shape[0]} task(s) ({'median' if median else 'mean'} curves)"
 
 
 @dataclass(frozen=True)
@@ -197,6 +200,9 @@ class Finals:
     evals: np.ndarray    # (n,) number of queries (NaN when unknown)
     train: np.ndarray    # (n,) measured seconds a one-shot method charged for its own training (NaN: none)
     cost_unit: str = "simulated_s"
+    ended: np.ndarray | None = None  # (n,) "budget" / "method" (returned early) / "" (unknown)
+    spent: np.ndarray | None = None  # (n,) fraction of the budget used (NaN: no limit known)
+    order: tuple[str, ...] = ()      # datasets to show first, in this order (the study's)
 
     @property
     def methods(self) -> list[str]:
@@ -204,7 +210,8 @@ class Finals:
 
     @property
     def tasks(self) -> list[str]:
-        return list(dict.fromkeys(sorted(self.task.tolist())))
+        """Task labels in the study's order (``order``), then the paper's, then as first seen."""
+        return order_datasets(self.task.tolist(), self.order)
 
     def mask(self, task: str, method: str) -> np.ndarray:
         return (self.task == task) & (self.method == method)
@@ -218,9 +225,24 @@ class Finals:
     def seeds(self, task: str, method: str) -> np.ndarray:
         return np.sort(self.seed[self.mask(task, method)])
 
+    def under_spent(self) -> dict[str, tuple[int, int, float]]:
+        """method -> (runs its method ended early, runs, mean fraction of the budget those spent),
+        only for methods with such runs: identical budgets mean spent budgets."""
+        if self.ended is None:
+            return {}
+        out = {}
+        for m in self.methods:
+            sel = self.method == m
+            early = sel & (self.ended == "method")
+            if early.any():
+                frac = self.spent[early] if self.spent is not None else np.full(int(early.sum()), np.nan)
+                out[m] = (int(early.sum()), int(sel.sum()),
+                          float(np.nanmean(frac)) if np.isfinite(frac).any() else float("nan"))
+        return out
 
-def finals_from_runs(runset: RunSet) -> Finals:
-    """The final incumbent of every run in ``runset``."""
+
+def finals_from_runs(runset: RunSet, order: Iterable[str] = ()) -> Finals:
+    """The final incumbent of every run in ``runset``; ``order``: datasets to show first."""
     rs = runset.runs
     return Finals(
         method=np.array([r.method for r in rs]), task=np.array([runset.task_label(r.task) for r in rs]),
@@ -229,29 +251,60 @@ def finals_from_runs(runset: RunSet) -> Finals:
         cost=np.array([r.final_cost for r in rs]), wall=np.array([r.wall_s for r in rs]),
         evals=np.array([r.n_evals for r in rs], dtype=float),
         train=np.array([r.train_s for r in rs], dtype=float),
-        cost_unit=runset.cost_unit)
+        cost_unit=runset.cost_unit, ended=np.array([r.ended for r in rs], dtype=str),
+        spent=np.array([r.spent for r in rs], dtype=float), order=tuple(order))
 
 
 RECORD_KEYS = ("method", "dataset", "seed", "report_valid", "report_test", "cost_s")
 
 
-def finals_from_records(records: Iterable[Mapping[str, Any]],
-                        cost_unit: str = "simulated_s") -> Finals:
+def finals_from_records(records: Iterable[Mapping[str, Any]], cost_unit: str = "simulated_s",
+                        budget: tuple[float, float, float] | None = None,
+                        order: Iterable[str] = ()) -> Finals:
     """Finals from dicts with keys method, dataset, seed, report_valid, report_test, cost_s
-    (optional: wall_s, n_evals, train_cost_s); a missing key raises DataError naming it."""
+    (optional: wall_s, n_evals, train_cost_s, ended); a missing key raises DataError naming it.
+    ``budget`` (max evals, max cost, max epochs; -1 = none) gives each run's spent fraction."""
     recs = list(records)
     for i, rec in enumerate(recs):
         missing = [k for k in RECORD_KEYS if k not in rec]
         if missing:
             raise DataError(f"result record {i} lacks key(s) {', '.join(missing)}")
-    col = lambda k, t=float: np.array([rec[k] for rec in recs], dtype=t)  # noqa: E731
+    col = lambda k, t=float: np.array([rec[k] for rec in recs], dtype=t)
     return Finals(
         method=np.array([str(r["method"]) for r in recs]), task=np.array([str(r["dataset"]) for r in recs]),
         seed=col("seed", np.int64), valid=col("report_valid"), test=col("report_test"),
         cost=col("cost_s"), wall=np.array([float(r.get("wall_s", np.nan)) for r in recs]),
         evals=np.array([float(r.get("n_evals", np.nan)) for r in recs]),
         train=np.array([float(r.get("train_cost_s") or np.nan) for r in recs]),
-        cost_unit=cost_unit)
+        cost_unit=cost_unit, ended=np.array([str(r.get("ended", "")) for r in recs], dtype=str),
+        spent=np.array([spent_fraction(budget, float(r["cost_s"]), float(r.get("n_evals", np.nan)))
+                        if budget else np.nan for r in recs], dtype=float),
+        order=tuple(order))
+
+
+def normalized_scores(finals: Finals, metric: str = "test") -> dict[str, dict[str, np.ndarray]]:
+    """method -> task -> final values rescaled per task to [0, 1] by the worst and best value any
+    run reached there, so tasks of different difficulty can be pooled (IQM, performance profiles)."""
+    out: dict[str, dict[str, np.ndarray]] = {m: {} for m in finals.methods}
+    for task in finals.tasks:
+        sel = finals.task == task
+        vals = getattr(finals, metric)[sel]
+        if not np.isfinite(vals).any():
+            continue
+        lo, hi = float(np.nanmin(vals)), float(np.nanmax(vals))
+        span = hi - lo if hi > lo else 1.0
+        for m in finals.methods:
+            v = finals.values(task, m, metric)
+            if len(v):
+                out[m][task] = (v - lo) / span
+    return out
+
+
+def performance_profile(scores: dict[str, np.ndarray], taus: np.ndarray) -> np.ndarray:
+    """Fraction of runs with normalized score > tau, averaged over tasks (each task weighs the same)."""
+    per = [np.mean(v[np.isfinite(v)][:, None] > taus[None, :], axis=0) for v in scores.values()
+           if np.isfinite(v).any()]
+    return np.mean(per, axis=0) if per else np.full(len(taus), np.nan)
 
 
 def paired_matrix(finals: Finals, task: str, methods: list[str], metric: str) -> np.ndarray | None:
@@ -262,17 +315,15 @@ def paired_matrix(finals: Finals, task: str, methods: list[str], metric: str) ->
     return np.column_stack([finals.values(task, m, metric) for m in methods])
 
 
-def rank_blocks(finals: Finals, metric: str = "test") -> tuple[np.ndarray, str]:
+def rank_blocks(finals: Finals, metric: str = "test", median: bool = False) -> tuple[np.ndarray, str]:
     """(N, k) scores over ``finals.methods`` for the Friedman test, and what a block is.
 
-    When every dataset was run with the same seeds by all methods, each (dataset, seed) is a block
-    (paired runs); otherwise each dataset is one block scored by the mean over seeds. Datasets
-    missing a method are left out.
+    Each task (benchmark x dataset) is one block, scored by each method's mean (``median``)
+    over its seeds: seeds of different methods share no randomness, so (task, seed) is no block.
+    Tasks missing a method are left out.
     """
     methods = finals.methods
-    full = [t for t in finals.tasks if all(finals.mask(t, m).any() for m in methods)]
-    paired = [paired_matrix(finals, t, methods, metric) for t in full]
-    if full and all(p is not None for p in paired):
-        return np.vstack(paired), "(dataset, seed) blocks"  # type: ignore[arg-type]
-    means = [[float(np.nanmean(finals.values(t, m, metric))) for m in methods] for t in full]
-    return np.array(means, dtype=float).reshape(len(full), len(methods)), "datasets"
+    center = np.nanmedian if median else np.nanmean
+    full = [t for t in finals.tasks if all(np.isfinite(finals.values(t, m, metric)).any() for m in methods)]
+    scores = [[float(center(finals.values(t, m, metric))) for m in methods] for t in full]
+    return np.array(scores, dtype=float).reshape(len(full), len(methods)), "tasks"

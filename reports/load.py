@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
 
@@ -25,6 +27,7 @@ from reports.predictor_quality import declared, quality_of
 log = logging.getLogger(__name__)
 
 BUDGET_ATTRS = ("budget_max_evals", "budget_max_cost_s", "budget_max_epochs")
+PROVENANCE_ATTRS = ("package_version", "data_sha256", "protocol")
 
 
 class IncompatibleRunsError(HarnessError):
@@ -53,6 +56,8 @@ class Run:
     n_evals: int            # query rows (kind 0)
     train_s: float = float("nan")  # measured seconds of a one-shot method's own training (kind 1 rows)
     quality: dict[str, float] = field(default_factory=dict)  # Kendall tau of the method's model (surrogates)
+    ended: str = ""         # "budget", or "method" when the method returned early ("" in older files)
+    provenance: tuple[tuple[str, str], ...] = ()  # PROVENANCE_ATTRS present in the file, for the report
 
     @property
     def task(self) -> tuple[str, str]:
@@ -61,6 +66,16 @@ class Run:
     @property
     def final_cost(self) -> float:
         return float(self.cum_cost[-1]) if len(self.cum_cost) else 0.0
+
+    @property
+    def spent(self) -> float:
+        """Fraction of the budget used: the largest of cost / max cost and queries / max queries
+        (NaN without a limit); below 1 for a run its method ended early."""
+        return spent_fraction(self.budget, self.final_cost, self.n_evals)
+
+    @property
+    def under_spent(self) -> bool:
+        return self.ended == "method"
 
     @property
     def final_valid(self) -> float:
@@ -80,22 +95,43 @@ class RunSet:
     budget: tuple[float, float, float]
     skipped: tuple[str, ...] = field(default=())  # one line per file left out, for the report
 
-    @property
+    @cached_property
     def methods(self) -> list[str]:
         return sorted({r.method for r in self.runs})
 
-    @property
+    @cached_property
     def tasks(self) -> list[tuple[str, str]]:
         return sorted({r.task for r in self.runs})
 
+    def provenance(self) -> dict[str, list[str]]:
+        """Each provenance attribute -> its distinct values over the runs (sorted)."""
+        seen: dict[str, set[str]] = {}
+        for r in self.runs:
+            for k, v in r.provenance:
+                seen.setdefault(k, set()).add(v)
+        return {k: sorted(seen[k]) for k in PROVENANCE_ATTRS if k in seen}
+
+    @cached_property
+    def _one_benchmark(self) -> bool:
+        return len({t[0] for t in self.tasks}) == 1
+
     def task_label(self, task: tuple[str, str]) -> str:
-        """The dataset name, prefixed by the benchmark only when several benchmarks are present."""
-        return task[1] if len({t[0] for t in self.tasks}) == 1 else f"{task[0]}/{task[1]}"
+        """The dataset name, prefixed by the benchmark only when several benchmarks are present
+        (O(1): the benchmarks are counted once per RunSet)."""
+        return task[1] if self._one_benchmark else f"{task[0]}/{task[1]}"
+
+    @cached_property
+    def _groups(self) -> dict[tuple[str, tuple[str, str]], list[Run]]:
+        groups: dict[tuple[str, tuple[str, str]], list[Run]] = {}
+        for r in self.runs:
+            groups.setdefault((r.method, r.task), []).append(r)
+        for runs in groups.values():
+            runs.sort(key=lambda r: r.seed)
+        return groups
 
     def select(self, method: str, task: tuple[str, str]) -> list[Run]:
-        """Runs of one method on one task, ordered by seed."""
-        return sorted((r for r in self.runs if r.method == method and r.task == task),
-                      key=lambda r: r.seed)
+        """Runs of one method on one task, ordered by seed (grouped once, so a report stays linear)."""
+        return list(self._groups.get((method, task), ()))
 
 
 def run_from_trajectory(traj: Trajectory, path: Path, declarations: dict[str, str] | None = None) -> Run:
@@ -120,7 +156,15 @@ def run_from_trajectory(traj: Trajectory, path: Path, declarations: dict[str, st
         n_evals=int(np.sum(traj["kind"] == KIND_QUERY)),
         train_s=float(traj["cost_s"][charge].sum()) if (charge := traj["kind"] == KIND_CHARGE).any() else float("nan"),
         quality=quality_of(a, declarations),
+        ended=str(a.get("ended", "")),
+        provenance=tuple((k, str(a[k])) for k in PROVENANCE_ATTRS if k in a),
     )
+
+
+def spent_fraction(budget: tuple[float, float, float], cost: float, evals: float) -> float:
+    """The largest used fraction of the budget's cost and query limits (NaN when neither is set)."""
+    fracs = [used / limit for used, limit in ((evals, budget[0]), (cost, budget[1])) if limit > 0]
+    return float(max(fracs)) if fracs else float("nan")
 
 
 def _stored(root: str | os.PathLike) -> Iterator[tuple[Path, Path, Trajectory, DataError | None]]:

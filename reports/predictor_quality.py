@@ -10,7 +10,8 @@ tau per stage, reported as ``<attribute>_L<stage>`` and labelled ``<label>, leve
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any, Mapping
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -56,7 +57,7 @@ def label(key: str, declarations: Mapping[str, str] | None = None) -> str:
     return f"{names[attr]}, level {stage}" if sep and attr in names else key
 
 
-def quality_grid(runs: "RunSet") -> tuple[list[str], list[list[tuple[str, bool]]]] | None:
+def quality_grid(runs: RunSet) -> tuple[list[str], list[list[tuple[str, bool]]]] | None:
     """One row per (method, dataset) whose runs report a tau: mean ± std over runs (n when not all
     runs have it); None when no run does."""
     keys = sorted({k for r in runs.runs for k in r.quality})

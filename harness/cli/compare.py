@@ -114,6 +114,13 @@ def _study_name(args: argparse.Namespace) -> str | None:
     return Path(args.config).stem if args.config else args.preset
 
 
+def _budget(spec: CompareSpec) -> tuple[float, float, float]:
+    """(max evals, max cost, max epochs), -1 where unlimited: what the runs' attributes record."""
+    b = spec.budget
+    return tuple(-1.0 if v is None else float(v)  # type: ignore[return-value]
+                 for v in (b.max_evals, b.max_cost_s, b.max_epochs))
+
+
 def run(args: argparse.Namespace) -> int:
     from reports.tables import summary_markdown
 
@@ -133,7 +140,7 @@ def run(args: argparse.Namespace) -> int:
     elapsed = time.perf_counter() - t0
     if not main:
         return 0
-    table = summary_markdown(records)
+    table = summary_markdown(records, budget=_budget(spec), order=spec.datasets)
     spec.out.mkdir(parents=True, exist_ok=True)
     (spec.out / "summary.md").write_text(table + "\n")
     if builder:  # a study's own paper-layout table (reports/table5.py)

@@ -75,7 +75,7 @@ def test_torchrun_compare_runs_in_lockstep_and_resumes(tmp_path: Path) -> None:
     assert list((tmp_path / "rank1").iterdir()) == [], "rank 1 wrote files"
     assert not [p for p in (tmp_path / "rank0").rglob("*") if ".part" in p.name or ".corrupt" in p.name]
     assert "4 runs (3 new)" in out  # both ranks agreed which run was done
-    assert out.count("[1/4] finished") == 1 and out.count("| random_search |") == 1  # rank 0 alone reports
+    assert out.count("[1/4] finished") == 1 and out.count("| RS |") == 1  # rank 0 alone reports
     assert (tmp_path / "rank0" / "runs" / "summary.md").exists()
     assert (runs / "random_search" / "seed-0.h5").stat().st_mtime_ns == finished
     for m in METHODS:

@@ -46,7 +46,8 @@ def test_tabular_and_one_shot_methods_share_a_study(tmp_path):
             assert rec["train_cost_s"] == 0 and rec["n_evals"] == 30
         records.append(rec)
     table = summary_markdown(records)
-    assert "measured own training" in table and "| evnas |" in table and "| ednas |" in table
+    # one-shot methods return before the budget ends: flagged under-spent (†) by the table
+    assert "measured own training" in table and "| evnas" in table and "| ednas" in table
 
 
 def test_ednas_tabular_same_seed_same_queries(tmp_path):

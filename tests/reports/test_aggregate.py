@@ -4,9 +4,18 @@ import numpy as np
 import pytest
 
 from harness.errors import DataError
-from reports.aggregate import (anytime_curves, average_ranks, finals_from_records, finals_from_runs,
-                               log_grid, mean_ci, median_iqr, paired_matrix, ranks_over_time,
-                               step_interpolate)
+from reports.aggregate import (
+    anytime_curves,
+    average_ranks,
+    finals_from_records,
+    finals_from_runs,
+    log_grid,
+    mean_ci,
+    median_iqr,
+    paired_matrix,
+    ranks_over_time,
+    step_interpolate,
+)
 from reports.load import load_runs
 from tests.report_fixtures import write_run, write_study
 
@@ -95,20 +104,21 @@ def test_finals_from_runs(tmp_path):
     assert f.cost.tolist() == [90.0]
 
 
-def test_ranks_over_time_per_seed_blocks(tmp_path):
-    # seed 0: a leads until b overtakes at cost 20; seed 1: b leads from its first row
+def test_ranks_over_time_ranks_mean_curves_per_task(tmp_path):
+    """Seeds of different methods share nothing, so each task is one block: its mean curves."""
     write_run(tmp_path, "a", "c10", 0, [10, 10], [5, 5], tests=[50, 50])
     write_run(tmp_path, "b", "c10", 0, [10, 10], [1, 9], tests=[40, 60])
     write_run(tmp_path, "a", "c10", 1, [10, 10], [5, 5], tests=[50, 50])
-    write_run(tmp_path, "b", "c10", 1, [10, 10], [9, 9], tests=[70, 70])
-    rs = load_runs(tmp_path)
-    ranks, block = ranks_over_time(rs, np.array([5.0, 10.0, 20.0]))
-    assert block == "2 (dataset, seed) blocks"
+    write_run(tmp_path, "b", "c10", 1, [10, 10], [9, 9], tests=[30, 30])
+    write_run(tmp_path, "b", "c10", 2, [10, 10], [0, 0], tests=[20, 20])
+    ranks, block = ranks_over_time(load_runs(tmp_path), np.array([5.0, 10.0, 20.0]))
+    assert block == "1 task(s) (mean curves)"
     assert np.isnan(ranks[:, 0]).all()  # no incumbent yet
-    np.testing.assert_allclose(ranks[:, 1:], [[1.5, 2.0], [1.5, 1.0]])
-    # drop one seed of b: seeds no longer paired, the mean curves are ranked instead
-    write_run(tmp_path, "b", "c10", 2, [10, 10], [0, 0], tests=[0, 0])
-    ranks, block = ranks_over_time(load_runs(tmp_path), np.array([10.0, 20.0]))
-    assert block == "1 datasets (mean curves)"
-    # means at 10: a 50, b (40+70+0)/3 = 36.7; at 20: a 50, b (60+70+0)/3 = 43.3
-    np.testing.assert_allclose(ranks, [[1.0, 1.0], [2.0, 2.0]])
+    # means at 10: a 50, b (40+30+20)/3 = 30; at 20: a 50, b (60+30+20)/3 = 36.7
+    np.testing.assert_allclose(ranks[:, 1:], [[1.0, 1.0], [2.0, 2.0]])
+    # medians at 20: a 50, b 30 -> same order; a second task where b wins splits the average
+    write_run(tmp_path, "a", "c100", 0, [10], [1], tests=[10])
+    write_run(tmp_path, "b", "c100", 0, [10], [1], tests=[90])
+    ranks, block = ranks_over_time(load_runs(tmp_path), np.array([20.0]), median=True)
+    assert block == "2 task(s) (median curves)"
+    np.testing.assert_allclose(ranks[:, 0], [1.5, 1.5])

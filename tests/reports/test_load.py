@@ -5,7 +5,6 @@ import logging
 import pytest
 
 from harness.errors import DataError
-
 from reports.load import IncompatibleRunsError, NoRunsError, load_runs
 from tests.report_fixtures import write_run, write_study
 

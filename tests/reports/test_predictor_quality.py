@@ -7,8 +7,8 @@ import json
 import numpy as np
 import pytest
 
-from reports.report import write_report
 from reports.predictor_quality import quality_of
+from reports.report import write_report
 from tests.report_fixtures import write_run
 
 

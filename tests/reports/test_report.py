@@ -9,7 +9,8 @@ from harness.cli import main
 from reports.report import parse_formats, write_report
 from tests.report_fixtures import write_run, write_study
 
-FIGURES = ("anytime_test", "anytime_regret", "rank_over_time", "final_test", "critical_difference")
+FIGURES = ("anytime_test", "anytime_regret", "rank_over_time", "final_test", "critical_difference",
+           "performance_profile")
 
 
 @pytest.fixture(scope="module")
@@ -36,8 +37,13 @@ def test_write_report_writes_every_file(study, caplog):
     html = (out / "index.html").read_text()
     assert 'src="figures/anytime_test.png"' in html and "truncated.h5" in html and "<b>" in html
     md = (out / "table.md").read_text()
-    assert md.startswith("| method | cost (sim. s) | wall (s) | evals/run | cifar10-valid valid |")
+    # tabular runs: no wall-clock column; datasets by their display names, in the paper's order
+    assert md.startswith("| method | cost (sim. s) | evals/run | CIFAR-10 valid | CIFAR-10 test | CIFAR-100 valid |")
     assert "rl" in md and "Friedman" not in md
+    assert "Friedman" in (out / "pairwise.md").read_text() and "Provenance" in html
+    tex = (out / "table.tex").read_text()
+    assert tex.startswith("% package_version") and "\\caption{" in tex and "\\label{tab:nas-results}" in tex
+    assert "\\end{table}" in tex
 
 
 def test_cli_report_formats_and_median(tmp_path, capsys):
@@ -46,6 +52,7 @@ def test_cli_report_formats_and_median(tmp_path, capsys):
     assert main(["report", str(tmp_path / "runs"), "--out", str(out), "--format", "md", "--median"]) == 0
     printed = capsys.readouterr().out
     assert "[" in printed and "±" not in printed.split("\n")[2]  # median [IQR] cells
+    assert "side columns: medians" in printed
     assert (out / "table.md").exists() and not (out / "table.tex").exists()
     assert not (out / "index.html").exists() and (out / "figures" / "anytime_test.png").exists()
 
@@ -65,3 +72,34 @@ def test_cli_errors_are_one_line_exit_2(tmp_path, capsys):
 
 def test_parse_formats():
     assert parse_formats(" md, HTML ") == ("md", "html")
+
+
+def test_cli_report_names_order_and_posthoc(tmp_path, capsys):
+    write_study(tmp_path / "runs", methods=("rs", "rea"), datasets=("cifar100", "cifar10-valid"), seeds=3)
+    out = tmp_path / "r"
+    assert main(["report", str(tmp_path / "runs"), "--out", str(out), "--format", "md",
+                 "--names", "rs=Random,cifar100=C100", "--datasets", "cifar100,cifar10-valid",
+                 "--posthoc", "nemenyi"]) == 0
+    head = capsys.readouterr().out.splitlines()[0]
+    assert head.startswith("| method | cost (sim. s) | evals/run | C100 valid | C100 test | CIFAR-10 valid |")
+    assert "| Random |" in (out / "table.md").read_text()
+    assert "Nemenyi" in (out / "pairwise.md").read_text()
+    assert main(["report", str(tmp_path / "runs"), "--names", "rs"]) == 2
+    assert capsys.readouterr().err.strip().startswith("error: --names takes NAME=DISPLAY")
+
+
+def test_under_spent_runs_are_flagged_in_the_report(tmp_path):
+    """Runs whose method returned early (attribute ended="method") are flagged with the fraction
+    of the budget they spent, in table.md, table.tex and index.html."""
+    from tests.report_fixtures import BUDGET
+
+    for s in range(3):
+        write_run(tmp_path / "runs", "early", "cifar10-valid", s, [BUDGET / 4], [60.0 + s], ended="method")
+        write_run(tmp_path / "runs", "full", "cifar10-valid", s, [BUDGET / 2, BUDGET / 2], [60.0, 61.0 + s],
+                  ended="budget")
+    paths = {p.name: p for p in write_report(tmp_path / "runs", tmp_path / "out", formats=("md", "tex", "html"))}
+    md = paths["table.md"].read_text()
+    assert "| early † |" in md and "| full |" in md
+    assert "† under-spent: 3 of 3 runs of early ended by the method before the budget ran out, spending 25 %" in md
+    assert "$^\\dagger$ under-spent: 3 of 3 runs of early" in paths["table.tex"].read_text()
+    assert "under-spent: 3 of 3 runs of early" in paths["index.html"].read_text()

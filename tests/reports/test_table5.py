@@ -5,9 +5,18 @@ import csv
 import io
 
 import numpy as np
+import pytest
 
 from harness.cli import main
-from reports.table5 import build, csv_text, latex, markdown
+from reports.table5 import (
+    REPORT_DATASETS,
+    build,
+    csv_text,
+    latex,
+    markdown,
+    paper_table,
+    transfer,
+)
 
 ORACLE = {"ResNet": {"report_valid": np.nan, "report_test": 70.0}, "optimal": {"report_valid": 73.0, "report_test": 73.5}}
 
@@ -25,12 +34,44 @@ def test_layout_and_partial_columns() -> None:
     t = build(records(), {"cifar100": ORACLE}, seeds=4, budget_s=12000)
     md = markdown(t)
     assert [r[0] for r in t.rows] == ["REA", "RS", "ResNet", "optimal"]
-    assert "| REA | 72.00 ± 0.00 (n=2) | 72.50 ± 1.12 |" in md
+    assert "| REA | 72.00 ± 0.00 (n=2) | 72.50 ± 1.29 |" in md  # sample std (ddof=1)
     assert "| ResNet | n/a | 70.00 |" in md and "training seeds" in md
     tex = latex(t)
     assert "\\toprule" in tex and "\\midrule\nResNet" in tex and "$\\pm$" in tex and "\\%" in tex
     rows = list(csv.DictReader(io.StringIO(csv_text(t))))
     assert len(rows) == 8 and rows[0]["n"] == "2"
+
+
+def test_paper_protocol_looks_final_cells_up_on_every_dataset() -> None:
+    """The NB201 paper's protocol: one search, its final cell reported on each dataset."""
+    recs = [{"method": "random_search", "dataset": "cifar10-valid", "seed": s, "arch_index": idx,
+             "report_valid": 90.0, "report_test": 93.0} for s, idx in enumerate([3, 7, -1])]
+    lookup = {"cifar10-valid": lambda i: (i + 90.0, i + 93.0), "cifar100": lambda i: (i + 70.0, i + 71.0)}
+    rows = transfer(recs, lookup)
+    c100 = [r for r in rows if r["dataset"] == "cifar100"]
+    assert [r["report_test"] for r in c100[:2]] == [74.0, 78.0] and np.isnan(c100[2]["report_test"])
+    assert len(rows) == 6 and {r["seed"] for r in c100} == {0, 1, 2}
+
+
+def test_paper_protocol_reproduces_the_papers_transfer_cells(tmp_path, nb201_data, harness_cache) -> None:
+    """Table 5 as the paper ran it (search cifar10-valid, report the final cell on all three):
+    RS, REA and BOHB on CIFAR-100 and ImageNet16-120 test within 0.3 of the paper, 500 seeds."""
+    from harness.budget import Budget
+    from harness.runner import CompareSpec, compare, make_tasks
+
+    spec = CompareSpec(benchmark="nb201", datasets=("cifar10-valid",),
+                       methods=("random_search", "regularized_evolution", "bohb-nb201"), seeds=tuple(range(500)),
+                       budget=Budget(max_cost_s=12000.0), out=tmp_path,
+                       data=str(nb201_data), cache=str(harness_cache), workers=2)
+    records = compare(spec)
+    tasks = make_tasks(CompareSpec(benchmark="nb201", datasets=REPORT_DATASETS, methods=spec.methods, seeds=(0,),
+                                   budget=spec.budget, out=spec.out, data=spec.data, cache=spec.cache))
+    t = paper_table(records, tasks, 500, 12000.0)
+    cells = {label: c for label, _, c in t.rows}
+    paper = {"RS": (71.04, 44.57), "REA": (71.84, 45.54), "BOHB": (70.85, 44.42)}  # NB201 paper, Table 5
+    for label, (c100, in16) in paper.items():
+        assert abs(cells[label][("cifar100", "test")].mean - c100) < 0.3, label
+        assert abs(cells[label][("ImageNet16-120", "test")].mean - in16) < 0.3, label
 
 
 def test_compare_preset_writes_the_table(tmp_path, capsys, monkeypatch, nb201_data, harness_cache) -> None:
@@ -39,17 +80,29 @@ def test_compare_preset_writes_the_table(tmp_path, capsys, monkeypatch, nb201_da
     rc = main(["compare", "--preset", "nb201-table5", "--seeds", "0:2", "--workers", "1", "--out", str(tmp_path)])
     assert rc == 0
     out = capsys.readouterr().out
-    assert "| REINFORCE |" in out and "| optimal | 91.61 | 94.37 |" in out
+    assert "| REINFORCE |" in out and "| optimal | 91.61 | 94.37 | 73.49 | 73.51 | 46.73 | 47.31 |" in out
+    assert "NB201 paper protocol" in out
     assert {p.name for p in tmp_path.glob("table5.*")} == {"table5.md", "table5.tex", "table5.csv"}
+    assert {p.name for p in (tmp_path / "nb201").iterdir()} == {"cifar10-valid"}  # one search dataset
 
 
-def test_std_convention_is_the_papers_and_explicit() -> None:
-    """Table 5 uses the NB201 paper's population std (ddof=0); our own tables use ddof=1; both
-    come from reports.tables.summarize."""
-    from reports.tables import NB201_DDOF, summarize
+def test_std_convention_is_one_and_explicit() -> None:
+    """Table 5 and our own tables share one std convention: the sample std (ddof=1)."""
+    from reports.tables import STD_DDOF, summarize
 
     t = build(records(), {"cifar100": ORACLE}, seeds=4, budget_s=12000)
-    cell = dict((r[0], r[2]) for r in t.rows)["REA"][("cifar100", "test")]
+    cell = {r[0]: r[2] for r in t.rows}["REA"][("cifar100", "test")]
     v = np.array([71.0, 72.0, 73.0, 74.0])
-    assert NB201_DDOF == 0 and cell.std == v.std(ddof=0) and cell.mean == v.mean()
-    assert summarize(v).std == v.std(ddof=1) != cell.std
+    assert STD_DDOF == 1 and cell.std == pytest.approx(v.std(ddof=1)) and cell.mean == v.mean()
+    assert summarize(v).std == cell.std
+
+
+def test_nats_preset_searches_each_dataset(tmp_path, capsys, monkeypatch, nb201_data, harness_cache) -> None:
+    monkeypatch.setenv("NAS_HARNESS_DATA", str(nb201_data))
+    monkeypatch.setenv("NAS_HARNESS_CACHE", str(harness_cache))
+    rc = main(["compare", "--preset", "nb201-table5-nats", "--methods", "random_search", "--seeds", "0:2",
+               "--workers", "1", "--out", str(tmp_path)])
+    assert rc == 0
+    out = capsys.readouterr().out
+    assert "NATS-Bench protocol" in out and "| RS |" in out
+    assert {p.name for p in (tmp_path / "nb201").iterdir()} == {"cifar10-valid", "cifar100", "ImageNet16-120"}
