@@ -103,7 +103,7 @@ def check_column(values: np.ndarray, where: str, kind: str, missing_ok: bool = F
     bad = bad_nan | np.isinf(values) | low | high
     if bad.any():
         i = int(np.flatnonzero(bad.reshape(-1))[0])
-        v = values.reshape(-1)[i]
+        v = float(values.reshape(-1)[i])
         why = ("has no value" if np.isnan(v) else f"is {v!r}, " + (
             "outside [0, 100]" if kind == ACCURACY and np.isfinite(v) else "not a finite non-negative number"))
         raise DataError(f"{where} row {i + base} {why}")
