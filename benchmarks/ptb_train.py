@@ -139,5 +139,5 @@ def make(dataset: str, *, data: Path | str | None = None, cache: Path | str | No
         raise HarnessError(f"unknown option(s) for ptb-train: {', '.join(sorted(opts))}; known: recipe, "
                            f"recipe_changes, {', '.join(known)}")
     root = None if dataset == "synthetic-text" else data_dir(Path(data) if data is not None else None)
-    cache_file = cache_dir(Path(cache) if cache is not None else None, create=False) / "training" / "ptb-train.h5"
+    cache_file = cache_dir(Path(cache) if cache is not None else None, create=False) / "training" / "ptb-train.sqlite"
     return PTBTrainTask(dataset, recipe, cache_file, root, **kwargs)
