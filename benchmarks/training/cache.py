@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from harness.atomic import remove_parts
 from harness.errors import DataError
 from harness.lockstep import Lockstep
 
@@ -189,6 +190,7 @@ class TrainCache:
             raise _Unusable(f"schema {info.get('schema')!r} version {info.get('version')!r}")
         if "legacy_import" not in info and self.legacy.exists():
             self._import_legacy(conn)
+        remove_parts(self.path.parent, recursive=False)  # e.g. the old cache's, left by a killed creator
 
     def _import_legacy(self, conn: sqlite3.Connection) -> None:
         """Copy the rows of the old HDF5 cache in (one transaction, done once: a flag records it)."""

@@ -158,3 +158,13 @@ def test_bad_exports_are_one_line_naming_file_column_row(tmp_path, nb201_data, c
         prepare(src, tmp_path / "t.h5")
     assert "\n" not in str(err.value)
     assert not (tmp_path / "t.h5").exists() and not list(tmp_path.glob("*.part"))
+
+
+def test_prepare_to_an_unusable_out_is_one_line_and_exit_2(tmp_path, nb201_data, capsys):
+    from harness.cli import main
+
+    (tmp_path / "file").write_text("x")
+    for out in (tmp_path, tmp_path / "file" / "t.h5"):
+        assert main(["prepare", "nb201", "--source", str(nb201_data), "--out", str(out)]) == 2
+        err = capsys.readouterr().err.strip()
+        assert "\n" not in err and str(out) in err and "Traceback" not in err
