@@ -225,7 +225,7 @@ def _move_aside(target: Path, seen: os.stat_result | None, exc: Exception) -> No
     """Move a cached table that failed to verify to ``<name>.corrupt`` (kept as evidence), unless
     another process already replaced it with a fresh one since it was read."""
     aside = target.with_name(target.name + ".corrupt")
-    with contextlib.suppress(FileNotFoundError):
+    with contextlib.suppress(OSError):  # gone already, or not ours to move: preparing says what is wrong
         now = target.stat()
         if seen is None or (now.st_ino, now.st_mtime_ns) == (seen.st_ino, seen.st_mtime_ns):
             os.replace(target, aside)

@@ -132,7 +132,8 @@ class TrainCache:
         return hit
 
     def _store(self, key: str, row: dict[str, float], ident: dict[str, Any]) -> dict[str, float]:
-        return self.put(key, row, meta=json.dumps(ident, sort_keys=True))
+        """The trained row with the stored fields (the first process's, if another stored it first)."""
+        return {**row, **self.put(key, row, meta=json.dumps(ident, sort_keys=True))}
 
     def _run(self, op: Callable[[sqlite3.Connection], Any]) -> Any:
         """``op`` on a verified connection. A file that turns out not to be a usable cache is moved
@@ -212,7 +213,7 @@ class TrainCache:
             if os.stat(self.path).st_ino != self._inode:
                 return  # another process already replaced it with a fresh database: use that one
         for suffix in ("", "-wal", "-shm"):
-            with contextlib.suppress(FileNotFoundError):
+            with contextlib.suppress(OSError):  # gone, or not movable: the fresh start then says why
                 os.replace(self.path.with_name(self.path.name + suffix), aside.with_name(aside.name + suffix))
         why = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         log.warning("training cache %s unreadable (%s); moved to %s and starting a fresh one",
