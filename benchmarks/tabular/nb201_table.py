@@ -173,7 +173,7 @@ def open_table(path: Path) -> NB201Table:
             stored = str(f.attrs["arrays_sha256"])
             devices = tuple(json.loads(f.attrs["latency_devices"]))
             provenance, data_sha = json.loads(f.attrs["provenance"]), str(f.attrs["data_sha256"])
-    except (OSError, KeyError, ValueError, TypeError) as exc:
+    except (OSError, KeyError, ValueError, TypeError, RuntimeError) as exc:  # h5py's ways of failing on bad bytes
         msg = str(exc).splitlines()[0] if str(exc) else ""
         raise DataError(f"{path} is not a readable NB201 table ({exc.__class__.__name__}: {msg})") from None
     if array_digest(arrays) != stored:
@@ -229,5 +229,6 @@ def _move_aside(target: Path, seen: os.stat_result | None, exc: Exception) -> No
         now = target.stat()
         if seen is None or (now.st_ino, now.st_mtime_ns) == (seen.st_ino, seen.st_mtime_ns):
             os.replace(target, aside)
-    log.warning("cached NB201 table %s: %s; moved to %s and preparing it again from the source",
-                target, str(exc).removeprefix(f"{target} ").removeprefix(f"{target}: "), aside.name)
+    why = str(exc).removeprefix(f"{target}: ").removeprefix(f"{target} ")
+    log.warning("cached NB201 table %s unusable (%s); moved to %s and preparing it again from the source",
+                target, why, aside.name)
