@@ -97,3 +97,30 @@ def test_four_processes_fill_one_cache_at_once(tmp_path: Path) -> None:
     cache = TrainCache(path)
     assert len(cache) == 4 * ROWS
     assert all(cache.get(f"row-{i}")["val"] == i for i in range(4 * ROWS))
+
+
+@pytest.mark.parametrize("damage", ["truncate", "zeros", "patch"])
+def test_a_damaged_cache_is_moved_aside_at_once_not_waited_on(tmp_path: Path, damage: str, caplog) -> None:
+    import time
+
+    path = tmp_path / "c.sqlite"
+    cache = TrainCache(path)
+    for i in range(ROWS):
+        cache.put(f"row-{i}", {"val": i, "test": i, "cost_s": 1, "epochs": 1, "train_s": 1})
+    data = bytearray(path.read_bytes())
+    if damage == "truncate":
+        data = data[: len(data) // 2]
+    elif damage == "zeros":
+        data = bytearray(len(data))
+    else:  # 4 KiB of random bytes over the first pages (schema and table b-tree)
+        data[:4096] = os.urandom(4096)
+    path.write_bytes(bytes(data))
+    start = time.perf_counter()
+    with caplog.at_level(logging.WARNING):
+        again = TrainCache(path, busy_s=5)
+        n = len(again)
+        again.put("new", {"val": 1, "test": 1, "cost_s": 1, "epochs": 1, "train_s": 1})
+    assert time.perf_counter() - start < 3  # no waiting on a lock that nobody holds
+    warnings = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert len(warnings) == 1 and "\n" not in warnings[0] and "moved to c.sqlite.corrupt-" in warnings[0]
+    assert n == 0 and TrainCache(path).get("new") is not None
