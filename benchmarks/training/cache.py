@@ -176,8 +176,8 @@ class TrainCache:
     def _check(self, conn: sqlite3.Connection) -> None:
         """Create the tables in an empty file, refuse a foreign one, import the old HDF5 rows once."""
         mode = conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
-        if str(mode).lower() != "wal":  # e.g. a filesystem without shared memory: a rollback journal
-            log.debug("training cache %s: journal mode %s (WAL unavailable)", self.path, mode)  # is safe too
+        if str(mode).lower() != "wal":  # a filesystem without shared memory: the rollback journal is atomic too
+            log.debug("training cache %s: journal mode %s (WAL unavailable)", self.path, mode)
         tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
         if not tables:
             with _transaction(conn):
