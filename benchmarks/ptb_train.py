@@ -137,5 +137,5 @@ def make(dataset: str, *, data: Path | str | None = None, cache: Path | str | No
                           **dict(recipe_changes or {}))
     kwargs = {"train_seed": train_seed, "download": download, "url": url, "device": device, "threads": threads}
     root = None if dataset == "synthetic-text" else data_dir(Path(data) if data is not None else None)
-    cache_file = cache_dir(Path(cache) if cache is not None else None, create=False) / "training" / "ptb-train.h5"
+    cache_file = cache_dir(Path(cache) if cache is not None else None, create=False) / "training" / "ptb-train.sqlite"
     return PTBTrainTask(dataset, lm_recipe, cache_file, root, **kwargs)

@@ -14,6 +14,7 @@ import json
 
 import numpy as np
 
+from benchmarks.spaces._strings import strings
 from harness.errors import ArchError
 
 OPS = ("none", "max_pool_3x3", "avg_pool_3x3", "skip_connect", "sep_conv_3x3", "sep_conv_5x5",
@@ -147,9 +148,10 @@ class DartsSpace:
         return np.full(codes.shape[0], -1, dtype=np.int64)
 
     def parse(self, s: str | list[str]) -> np.ndarray:
-        if isinstance(s, str):
+        items = strings(s, "genotype")
+        if items is None:
             return parse_one(s)
-        return np.stack([parse_one(x) for x in s]) if len(s) else np.zeros((0, self.n_dims), np.int16)
+        return np.stack([parse_one(x) for x in items]) if items else np.zeros((0, self.n_dims), np.int16)
 
     def genotype(self, codes: np.ndarray) -> dict:
         """One code row as a genotype dict with the DARTS field names."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from benchmarks.spaces._strings import strings
 from harness.errors import ArchError
 
 OPS = ("skip", "sep3", "sep5", "sep7", "dil3", "dil5")
@@ -62,8 +63,9 @@ class MacroSpace:
         return ["|".join("+".join(o for o, b in zip(OPS, layer) if b) for layer in g) for g in bits]
 
     def parse(self, s: str | list[str]) -> np.ndarray:
-        if not isinstance(s, str):
-            return np.stack([self.parse(x) for x in s])
+        items = strings(s, "macro arch")
+        if items is not None:
+            return np.stack([self.parse(x) for x in items]) if items else np.zeros((0, self.n_dims), np.int8)
         layers = s.split("|")
         if len(layers) != N_LAYERS:
             raise ArchError(f"macro arch {s!r}: expected {N_LAYERS} layers joined by '|', got {len(layers)}")

@@ -10,6 +10,7 @@ import random
 
 import numpy as np
 
+from benchmarks.spaces._strings import strings
 from harness.errors import ArchError
 
 OPS = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
@@ -119,9 +120,10 @@ class NB201Space:
         return ((pos[..., None] // _PLACE) % N_OPS).astype(np.int8)
 
     def parse(self, s: str | list[str]) -> np.ndarray:
-        if isinstance(s, str):
+        items = strings(s, "NB201 arch string")
+        if items is None:
             return parse_one(s)
-        return np.stack([parse_one(x) for x in s]) if len(s) else np.zeros((0, N_EDGES), np.int8)
+        return np.stack([parse_one(x) for x in items]) if items else np.zeros((0, N_EDGES), np.int8)
 
     def format(self, codes: np.ndarray) -> list[str]:
         codes = np.atleast_2d(self.check(codes))

@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from benchmarks.spaces._strings import strings
 from harness.errors import ArchError
 
 KINDS = ("conv", "sep", "skip", "add", "cat")
@@ -214,7 +215,10 @@ class NeuroCellSpace:
         return encode(apply(cell, propose(cell, rng)))
 
     def parse(self, s: str | list[str]) -> np.ndarray:
-        return encode(parse_cell(s)) if isinstance(s, str) else np.stack([encode(parse_cell(x)) for x in s])
+        items = strings(s, "neuro-cell")
+        if items is None:
+            return encode(parse_cell(s))
+        return np.stack([encode(parse_cell(x)) for x in items]) if items else np.zeros((0, self.n_dims), np.int16)
 
     def format(self, codes: np.ndarray) -> list[str]:
         return [format_cell(decode(c)) for c in np.atleast_2d(codes)]

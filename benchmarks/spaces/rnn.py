@@ -11,6 +11,7 @@ import json
 
 import numpy as np
 
+from benchmarks.spaces._strings import strings
 from harness.errors import ArchError
 
 ACTS = ("tanh", "relu", "sigmoid", "identity")
@@ -97,9 +98,10 @@ class RNNSpace:
         return [json.dumps(self.genotype(c), separators=(",", ":")) for c in np.atleast_2d(self.check(codes))]
 
     def parse(self, s: str | list[str]) -> np.ndarray:
-        if isinstance(s, str):
+        items = strings(s, "RNN cell")
+        if items is None:
             return parse_one(s)
-        return np.stack([parse_one(x) for x in s]) if len(s) else np.zeros((0, self.n_dims), np.int8)
+        return np.stack([parse_one(x) for x in items]) if items else np.zeros((0, self.n_dims), np.int8)
 
     def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
         """Uniform over cells: every node an activation and one earlier node."""

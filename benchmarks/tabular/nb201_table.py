@@ -2,12 +2,17 @@
 
 Layout: ``metrics`` float64 [arch, dataset, metric, hp] (axes in attrs, NaN where no source has a
 value), ``params_m`` [arch], ``flops_m`` [arch], ``latency_ms`` [arch, device], ``arch_str`` [arch];
-attrs hold the schema version, the sources' sha256 and where each slot's numbers come from.
+attrs hold the schema version, the sources' sha256, where each slot's numbers come from, and
+``arrays_sha256``, a digest of the arrays that ``open_table`` checks: a table damaged on disk (or
+cut by a kill, or zero-filled) is refused, never believed. Values are range-checked when written
+and when read, so a bad table cannot give negative costs that keep a budget from running out.
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,10 +20,30 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from benchmarks.tabular.nb201_axes import DATASETS, HPS, METRICS, SCHEMA, SCHEMA_VERSION, slot
-from benchmarks.tabular.nb201_sources import Filled, read_exports, read_official
 from benchmarks.spaces.nb201 import N_ARCHS, NB201Space
+from benchmarks.tabular.nb201_axes import (
+    DATASETS,
+    HPS,
+    METRICS,
+    SCHEMA,
+    SCHEMA_VERSION,
+    slot,
+)
+from benchmarks.tabular.nb201_sources import (
+    ACCURACY,
+    NONNEGATIVE,
+    Filled,
+    check_column,
+    read_exports,
+    read_official,
+)
+from harness.atomic import array_digest, atomic_path, remove_parts
 from harness.errors import DataError
+
+log = logging.getLogger(__name__)
+ARRAYS = ("metrics", "params_m", "flops_m", "latency_ms", "arch_str")
+# the columns a cell's cost is computed from (benchmarks/nb201.py): every cell with accuracies needs them
+COST_COLUMNS = (("cifar10-valid", "train_time_epoch", 200), ("cifar10-valid", "valid_time_epoch", 200))
 
 
 def prepare(source: Path, out: Path) -> Path:
@@ -37,25 +62,61 @@ def prepare(source: Path, out: Path) -> Path:
     return Path(out)
 
 
+def check_arrays(arrays: dict[str, np.ndarray], path: Path) -> None:
+    """Refuse a table whose values cannot be right: a row count other than one per cell, an accuracy
+    outside [0, 100], a negative or infinite loss, time or size, or a cell with accuracies but no
+    cost. The message is one line naming the file, the column and the row (= the cell's index)."""
+    metrics = arrays["metrics"]
+    if metrics.shape != (N_ARCHS, len(DATASETS), len(METRICS), len(HPS)):
+        raise DataError(f"{path}: metrics array has shape {metrics.shape}, expected "
+                        f"{(N_ARCHS, len(DATASETS), len(METRICS), len(HPS))}")
+    for name in ("params_m", "flops_m", "latency_ms", "arch_str"):
+        if arrays[name].ndim < 1 or arrays[name].shape[0] != N_ARCHS:
+            raise DataError(f"{path}: {name} has {arrays[name].shape[0] if arrays[name].ndim else 0} rows, "
+                            f"expected {N_ARCHS}")
+    for d, ds in enumerate(DATASETS):
+        for m, metric in enumerate(METRICS):
+            kind = ACCURACY if metric.endswith("_acc") else NONNEGATIVE
+            for h, hp in enumerate(HPS):
+                check_column(metrics[:, d, m, h], f"{path}: column {ds}/{metric}/hp{hp}", kind,
+                             missing_ok=True, base=0)
+    check_column(arrays["params_m"], f"{path}: column params_m", NONNEGATIVE, missing_ok=True, base=0)
+    check_column(arrays["flops_m"], f"{path}: column flops_m", NONNEGATIVE, missing_ok=True, base=0)
+    for j in range(arrays["latency_ms"].shape[1] if arrays["latency_ms"].ndim == 2 else 0):
+        check_column(arrays["latency_ms"][:, j], f"{path}: column latency_ms[{j}]", NONNEGATIVE,
+                     missing_ok=True, base=0)
+    has_acc = ~np.isnan(metrics[:, :, [METRICS.index("valid_acc"), METRICS.index("test_acc")], :]).all(axis=(1, 2, 3))
+    for col in COST_COLUMNS:
+        d, m, h = slot(*col)
+        lacking = has_acc & np.isnan(metrics[:, d, m, h])
+        if lacking.any():
+            raise DataError(f"{path}: column {col[0]}/{col[1]}/hp{col[2]} row {int(np.flatnonzero(lacking)[0])} "
+                            "has no value, but the cell has accuracies (its cost is needed)")
+
+
 def write_table(filled: Filled, space: NB201Space, out: Path) -> None:
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(out.name + ".part")
-    with h5py.File(tmp, "w") as f:
-        f.create_dataset("metrics", data=filled.metrics)
-        f.create_dataset("params_m", data=filled.params_m)
-        f.create_dataset("flops_m", data=filled.flops_m)
-        f.create_dataset("latency_ms", data=filled.latency_ms)
-        f.create_dataset("arch_str", data=np.array(space.format(space.all_codes()), dtype="S"))
-        f.attrs.update({
-            "schema": SCHEMA, "schema_version": SCHEMA_VERSION,
-            "axes": json.dumps({"metrics": ["arch", "dataset", "metric", "hp"]}),
-            "datasets": json.dumps(DATASETS), "metric_names": json.dumps(METRICS), "hps": json.dumps(HPS),
-            "latency_devices": json.dumps(filled.latency_devices),
-            "provenance": json.dumps(filled.provenance, sort_keys=True),
-            "sources_sha256": json.dumps(filled.sources, sort_keys=True),
-            "data_sha256": hashlib.sha256(json.dumps(filled.sources, sort_keys=True).encode()).hexdigest(),
-        })
-    os.replace(tmp, out)
+    """Check the values, then write under a unique temporary name, fsync and rename: concurrent
+    prepares of one table each write their own file, and the last rename wins with a whole table."""
+    arrays = {"metrics": filled.metrics, "params_m": filled.params_m, "flops_m": filled.flops_m,
+              "latency_ms": filled.latency_ms,
+              "arch_str": np.array(space.format(space.all_codes()), dtype="S")}
+    check_arrays(arrays, out)
+    try:
+        with atomic_path(out) as tmp, h5py.File(tmp, "w") as f:
+            for name in ARRAYS:
+                f.create_dataset(name, data=arrays[name])
+            f.attrs.update({
+                "schema": SCHEMA, "schema_version": SCHEMA_VERSION,
+                "axes": json.dumps({"metrics": ["arch", "dataset", "metric", "hp"]}),
+                "datasets": json.dumps(DATASETS), "metric_names": json.dumps(METRICS), "hps": json.dumps(HPS),
+                "latency_devices": json.dumps(filled.latency_devices),
+                "provenance": json.dumps(filled.provenance, sort_keys=True),
+                "sources_sha256": json.dumps(filled.sources, sort_keys=True),
+                "data_sha256": hashlib.sha256(json.dumps(filled.sources, sort_keys=True).encode()).hexdigest(),
+                "arrays_sha256": array_digest(arrays),
+            })
+    except OSError as exc:
+        raise DataError(f"cannot write the NB201 table {out}: {exc.strerror or exc}") from None
 
 
 @dataclass(frozen=True)
@@ -98,6 +159,8 @@ class NB201Table:
 
 
 def open_table(path: Path) -> NB201Table:
+    """Read and verify a prepared table: its arrays must match the stored digest and pass the value
+    checks; anything else is a one-line DataError naming the file."""
     path = Path(path)
     try:
         with h5py.File(path, "r") as f:
@@ -106,14 +169,20 @@ def open_table(path: Path) -> NB201Table:
             if int(f.attrs["schema_version"]) != SCHEMA_VERSION:
                 raise DataError(f"{path} has table schema {f.attrs['schema_version']}, expected "
                                 f"{SCHEMA_VERSION}; run `python -m harness prepare nb201` again")
-            metrics = f["metrics"][()]
-            if metrics.shape != (N_ARCHS, len(DATASETS), len(METRICS), len(HPS)):
-                raise DataError(f"{path}: metrics array has shape {metrics.shape}")
-            return NB201Table(metrics, f["params_m"][()], f["flops_m"][()], f["latency_ms"][()],
-                              tuple(json.loads(f.attrs["latency_devices"])),
-                              json.loads(f.attrs["provenance"]), str(f.attrs["data_sha256"]), path)
-    except (OSError, KeyError) as exc:
-        raise DataError(f"{path} is not a readable NB201 table ({exc.__class__.__name__}: {exc})") from None
+            arrays = {name: f[name][()] for name in ARRAYS}
+            stored = str(f.attrs["arrays_sha256"])
+            devices = tuple(json.loads(f.attrs["latency_devices"]))
+            provenance, data_sha = json.loads(f.attrs["provenance"]), str(f.attrs["data_sha256"])
+    except (OSError, KeyError, ValueError, TypeError, RuntimeError) as exc:  # h5py's ways of failing on bad bytes
+        msg = str(exc).splitlines()[0] if str(exc) else ""
+        raise DataError(f"{path} is not a readable NB201 table ({exc.__class__.__name__}: {msg})") from None
+    if array_digest(arrays) != stored:
+        raise DataError(f"{path} is damaged: its arrays do not match the checksum stored with them")
+    check_arrays(arrays, path)
+    if arrays["latency_ms"].ndim != 2 or arrays["latency_ms"].shape[1] != len(devices):
+        raise DataError(f"{path}: latency_ms has {arrays['latency_ms'].shape} columns for {len(devices)} devices")
+    return NB201Table(arrays["metrics"], arrays["params_m"], arrays["flops_m"], arrays["latency_ms"],
+                      devices, provenance, data_sha, path)
 
 
 def _fingerprint(source: Path) -> str:
@@ -128,13 +197,38 @@ def _fingerprint(source: Path) -> str:
 
 
 def ensure_table(source: Path, cache: Path) -> Path:
-    """A prepared table for this source: the file itself, a cached one, or one prepared now."""
+    """A prepared table for this source: the file itself (checked by ``open_table`` when read), a
+    cached one that opens and verifies, or one prepared now. A cached table that does not verify is
+    moved aside (``.corrupt``) with one warning and prepared again from the source; temporaries of
+    prepares that were killed are removed."""
     source = Path(source)
     if source.suffix in (".h5", ".hdf5"):
         return source
     if source.is_dir() and (source / "nb201.h5").exists():
         return source / "nb201.h5"
-    target = Path(cache) / f"nb201-{_fingerprint(source)}.h5"
-    if not target.exists():
-        prepare(source, target)
+    cache = Path(cache)
+    remove_parts(cache, recursive=False)
+    target = cache / f"nb201-{_fingerprint(source)}.h5"
+    if target.exists():
+        seen = None
+        try:
+            seen = target.stat()
+            open_table(target)
+            return target
+        except (DataError, OSError) as exc:
+            _move_aside(target, seen, exc)
+    prepare(source, target)
     return target
+
+
+def _move_aside(target: Path, seen: os.stat_result | None, exc: Exception) -> None:
+    """Move a cached table that failed to verify to ``<name>.corrupt`` (kept as evidence), unless
+    another process already replaced it with a fresh one since it was read."""
+    aside = target.with_name(target.name + ".corrupt")
+    with contextlib.suppress(OSError):  # gone already, or not ours to move: preparing says what is wrong
+        now = target.stat()
+        if seen is None or (now.st_ino, now.st_mtime_ns) == (seen.st_ino, seen.st_mtime_ns):
+            os.replace(target, aside)
+    why = str(exc).removeprefix(f"{target}: ").removeprefix(f"{target} ")
+    log.warning("cached NB201 table %s unusable (%s); moved to %s and preparing it again from the source",
+                target, why, aside.name)

@@ -173,6 +173,6 @@ def make_task(name: str, space: SearchSpace, dataset: str, data: Path | None, ca
     if opts:
         known = ", ".join(k for k in ("recipe", "recipe_changes", net_options, *OPTIONS) if k)
         raise HarnessError(f"unknown option(s) for {name}: {', '.join(sorted(opts))}; known: {known}")
-    cache_file = cache_dir(cache, create=False) / "training" / f"{name}.h5"
+    cache_file = cache_dir(cache, create=False) / "training" / f"{name}.sqlite"
     root = None if dataset in SMALL_DATA else data_dir(data)
     return cls(name, space, net, build, dataset, recipe, cache_file, root, **kwargs)

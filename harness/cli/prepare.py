@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
 
-from harness.errors import UnknownNameError
+from harness.errors import DataError, UnknownNameError
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -22,7 +23,20 @@ def run(args: argparse.Namespace) -> int:
         raise UnknownNameError(f"prepare knows only 'nb201', got {args.benchmark!r}")
     from benchmarks.tabular.nb201_table import prepare
 
+    out = Path(args.out)
+    _check_out(out)
     start = time.perf_counter()
-    out = prepare(Path(args.source), Path(args.out))
+    out = prepare(Path(args.source), out)
     print(f"prepared {out} in {time.perf_counter() - start:.1f} s", file=sys.stderr)
     return 0
+
+
+def _check_out(out: Path) -> None:
+    """Refuse an output the table cannot be written to before spending seconds reading the source."""
+    if out.is_dir():
+        raise DataError(f"--out {out} is a folder; name the table file to write (e.g. {out / 'nb201.h5'})")
+    parent = next((p for p in (out.parent, *out.parent.parents) if p.exists()), None)
+    if parent is not None and not parent.is_dir():
+        raise DataError(f"--out {out}: {parent} is a file, not a folder")
+    if parent is not None and not os.access(parent, os.W_OK | os.X_OK):
+        raise DataError(f"--out {out}: cannot write in {parent}")

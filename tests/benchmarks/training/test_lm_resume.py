@@ -42,6 +42,7 @@ def _saved(path: Path) -> dict:
     """A checkpoint's contents less its measured seconds (the one thing a resumed run may not repeat)."""
     state = torch.load(path, weights_only=True)
     state.pop("train_s")
+    state.pop("checksum")  # a digest of everything, train_s included
     return state
 
 

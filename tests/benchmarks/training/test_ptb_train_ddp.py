@@ -64,7 +64,7 @@ def test_compare_ednas_rnn_on_ptb_train_runs_in_lockstep(tmp_path: Path):
     assert list((tmp_path / "rank1").iterdir()) == [], "rank 1 wrote files"  # not even the cache folder
     rank0 = tmp_path / "rank0"
     assert sorted(str(p.relative_to(rank0)) for p in rank0.rglob("*") if p.is_file()) == [
-        "cache/training/ptb-train.h5", "runs/ptb-train/synthetic-text/ednas-rnn/seed-0.h5", "runs/summary.md"]
+        "cache/training/ptb-train.sqlite", "runs/ptb-train/synthetic-text/ednas-rnn/seed-0.h5", "runs/summary.md"]
     assert out.count("[1/1] finished") == 1 and "does not train with DDP" not in out
     traj = read_run(rank0 / "runs" / "ptb-train" / "synthetic-text" / "ednas-rnn", 0)
     # the returned cell's evaluation, trained over 2 ranks' columns, is the 1-process training's

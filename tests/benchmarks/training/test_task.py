@@ -48,21 +48,6 @@ def test_digits_evaluation_and_cache(tmp_path: Path) -> None:
     assert len(TrainCache(task.cache.path)) == 2
 
 
-def test_cache_ignores_a_row_cut_by_a_kill(tmp_path: Path) -> None:
-    import h5py
-
-    cache = TrainCache(tmp_path / "c.h5")
-    row = {"val": 50.0, "test": 51.0, "cost_s": 1.0, "epochs": 1.0, "train_s": 0.9}
-    cache.put("a", row)
-    with h5py.File(cache.path, "a") as f:  # a kill after the values, before the key of row "b"
-        for k in ("val", "test", "cost_s", "epochs", "train_s"):
-            f[k].resize((2,))
-    reread = TrainCache(cache.path)
-    assert len(reread) == 1 and reread.get("a") == row and reread.get("b") is None
-    reread.put("b", row)
-    assert TrainCache(cache.path).get("b") == row
-
-
 def test_unknown_option_is_a_one_line_error(tmp_path: Path) -> None:
     from harness.options import factory_specs, validate
 
