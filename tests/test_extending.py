@@ -69,7 +69,7 @@ def guide_study(tmp_path_factory: pytest.TempPathFactory) -> Path:
                             "--out", str(root / f"{executor}-{benchmark}")],
                            capture_output=True, text=True, cwd=REPO, timeout=300)
         assert r.returncode == 0, r.stderr
-        assert "one_plus_one" in r.stdout and "random_search" in r.stdout
+        assert "one_plus_one" in r.stdout and "| RS" in r.stdout  # random_search's display name
     listed = subprocess.run([sys.executable, "-c", RUN, str(root), "list"], capture_output=True, text=True, cwd=REPO)
     for name in ("one_plus_one", "toy-table", "linear-surrogate", "threads"):
         assert f"  {name} " in listed.stdout, name

@@ -49,7 +49,7 @@ def test_darts_train_via_cli_trains_the_returned_genotype_and_hands_out_no_test(
                "--option", 'recipe_changes={"epochs": 1}', *_sets(methods)])  # submits by default
     assert rc == 0
     table = capsys.readouterr().out
-    assert "| evnas |" in table and "| ednas |" in table and "measured own training" in table
+    assert "| evnas" in table and "| ednas" in table and "measured own training" in table
     returned = [json.loads(r.getMessage().split(": ", 1)[1]) for r in caplog.records
                 if r.getMessage().startswith("returned genotype")]
     assert len(returned) == 2
@@ -89,12 +89,12 @@ def test_nb201_study_puts_one_shot_beside_rs_rea_with_both_cost_columns(tmp_path
                "--data", str(nb201_data), "--cache", str(harness_cache),
                *(f"--set={m}.track_running_stats=false" for m in methods)])
     assert rc == 0
-    lines = {ln.split("|")[1].strip(): [c.strip() for c in ln.split("|")[2:-1]]
+    lines = {ln.split("|")[1].replace("†", "").strip(): [c.strip() for c in ln.split("|")[2:-1]]
              for ln in capsys.readouterr().out.splitlines() if ln.startswith("| ") and "---" not in ln}
     header = lines.pop("method")
     own = header.index("of which measured own training (s)")
     total = header.index("cost (s)")  # mixed units: each row says its own
-    for m in ("random_search", "regularized_evolution"):  # simulated seconds near the budget, no own training
+    for m in ("RS", "REA"):  # simulated seconds near the budget, no own training (display names)
         value, unit = lines[m][total].split()
         assert lines[m][own] == "—" and unit == "sim." and float(value.replace(",", "")) > 2000
     for m in methods:  # measured seconds: all of the cost is the method's own training
