@@ -42,6 +42,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--workers", type=int, default=None,
                    help="parallel processes (default: all cores; 1 under torchrun, where ranks run in lockstep)")
     p.add_argument("--executor", default=None, help="where runs execute (see `list`; default: local)")
+    p.add_argument("--isolate", action="store_true", help="run each method in a process of its own that "
+                   "holds no task, table or meter (harness/isolation.py; costs about a pipe round trip per query)")
     p.set_defaults(func=run)
 
 
