@@ -19,6 +19,7 @@ import builtins
 import importlib.util
 import json
 import logging
+import math
 import os
 import pickle
 import pkgutil
@@ -47,7 +48,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-MAX_FRAME = 1 << 28  # bytes the parent accepts in one frame from the child
+MAX_FRAME = 1 << 26  # bytes the parent accepts in one message from the child
 _BOOT = ("import sys; sys.path[:0] = sys.argv[2:]; from harness.isolation import child_main; "
          "child_main(int(sys.argv[1]))")
 # modules that read benchmark tables; the registry's benchmark modules are added at run time
@@ -56,6 +57,11 @@ _ERRORS = {c.__name__: c for c in (*(v for v in vars(errors).values()
                                      if isinstance(v, type) and issubclass(v, BaseException)), ConstraintError)}
 _DATA_CLASSES = {"SearchData": SearchData, "TextData": TextData}
 _CALLS = ("evaluate", "charge", "submit", "observe", "feasible", "search_data")
+# one row queried (the hot path) goes as b"Q" + fidelity (NaN: default) + dtype + codes and is answered
+# b"V" + value + the totals spent, packed; everything else is a b"J" message (JSON + arrays)
+_GENERAL, _QUERY, _VALUE = b"J", b"Q", b"V"
+_QUERY_HEAD = struct.Struct("<d4s")
+_VALUE_BODY = struct.Struct("<dqdd")
 
 
 class IsolationError(HarnessError):
@@ -86,7 +92,7 @@ def _enc(obj: Any, arrays: list[np.ndarray]) -> Any:
     raise IsolationError(f"cannot send a {type(obj).__name__} between processes")
 
 
-def _dec(obj: Any, arrays: list[bytes]) -> Any:
+def _dec(obj: Any, arrays: list[memoryview]) -> Any:
     if isinstance(obj, list):
         return [_dec(v, arrays) for v in obj]
     if not isinstance(obj, dict):
@@ -112,18 +118,28 @@ def _dec(obj: Any, arrays: list[bytes]) -> Any:
 
 
 def _send(conn: Connection, msg: dict[str, Any]) -> None:
+    """One frame: 4-byte header length, the JSON header (the message and its arrays' byte sizes),
+    then the arrays' bytes back to back (one write per message: a query is one round trip)."""
     arrays: list[np.ndarray] = []
-    head = json.dumps(_enc(msg, arrays), separators=(",", ":")).encode()
-    conn.send_bytes(struct.pack("<I", len(arrays)) + head)
-    for a in arrays:
-        conn.send_bytes(memoryview(a).cast("B") if a.size else b"")
+    body = _enc(msg, arrays)
+    head = json.dumps([body, [a.nbytes for a in arrays]], separators=(",", ":")).encode()
+    conn.send_bytes(b"".join([_GENERAL, struct.pack("<I", len(head)), head, *(a.tobytes() for a in arrays)]))
 
 
-def _recv(conn: Connection) -> dict[str, Any]:
-    frame = conn.recv_bytes(MAX_FRAME)
-    (n,) = struct.unpack_from("<I", frame)
-    arrays = [conn.recv_bytes(MAX_FRAME) for _ in range(n)]
-    msg = _dec(json.loads(frame[4:]), arrays)
+def _recv(conn: Connection, limit: int | None = None) -> dict[str, Any]:
+    return _decode(memoryview(conn.recv_bytes(limit)))
+
+
+def _decode(frame: memoryview) -> dict[str, Any]:
+    if frame[:1] != _GENERAL:
+        raise IsolationError("malformed message from the other process")
+    (n,) = struct.unpack_from("<I", frame, 1)
+    body, sizes = json.loads(bytes(frame[5:5 + n]))
+    arrays, at = [], 5 + n
+    for size in sizes:
+        arrays.append(frame[at:at + int(size)])
+        at += int(size)
+    msg = _dec(body, arrays)
     if not isinstance(msg, dict):
         raise IsolationError("malformed message from the other process")
     return msg
@@ -167,6 +183,8 @@ def run_isolated(cls: type, task: Any, rng: np.random.Generator, config: Any, me
     if isinstance(task, TrainingTask):
         raise IsolationError(f"--isolate cannot hand {name}'s trained model back across processes "
                              f"({task.name} tests returned models); run it without --isolate")
+    if getattr(cls, "__module__", "__main__") == "__main__":
+        raise IsolationError(f"--isolate needs {name} in an importable module (it is defined in __main__)")
     boot = pickle.dumps({"cls": cls, "space": task.space, "rng": rng, "config": config, "budget": meter.budget,
                          "fidelities": tuple(meter.fidelities), "default_fidelity": meter.default_fidelity,
                          "constraint": meter.constraint})
@@ -190,20 +208,54 @@ def run_isolated(cls: type, task: Any, rng: np.random.Generator, config: Any, me
             proc.wait()
 
 
+def _int_dtype(code: bytes) -> np.dtype:
+    dtype = np.dtype(code.rstrip(b"\0").decode("ascii"))
+    if dtype.kind not in "iu":
+        raise IsolationError(f"refused {dtype} codes from the other process")
+    return dtype
+
+
+def _end(proc: subprocess.Popen) -> int:
+    """The child's exit code, killing it if it has not ended within a few seconds."""
+    try:
+        return proc.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        return proc.wait()
+
+
 def _serve(conn: Connection, meter: MeteredEvaluator, name: str,
            proc: subprocess.Popen) -> tuple[str, dict[str, Any] | None]:
     """Answer the child's calls until it says it is done."""
     calls: dict[str, Callable[..., Any]] = {c: getattr(meter, c) for c in _CALLS}
     spent = meter.spent
     forwarded: BaseException | None = None  # the last error handed to the method, raised again if it ends it
+    evaluate = meter.evaluate
     while True:
         try:
-            msg = _recv(conn)
+            frame = memoryview(conn.recv_bytes(MAX_FRAME))
         except (EOFError, OSError):
-            rc = proc.wait()
+            rc = _end(proc)
             raise IsolationError(f"{name}'s isolated process died (exit code {rc}) after {spent.evals} "
                                  "evaluation(s); what it was charged is recorded and the run resumes "
                                  "when compare runs again") from None
+        if frame[:1] == _QUERY:  # the hot path: one row
+            try:
+                fid, dtype = _QUERY_HEAD.unpack_from(frame, 1)
+                codes = np.frombuffer(frame[1 + _QUERY_HEAD.size:], dtype=_int_dtype(dtype)).copy()
+                value = evaluate(codes, None if math.isnan(fid) else fid)
+            except Exception as exc:  # noqa: BLE001 - handed to the method, as in-process
+                forwarded = exc
+                _send(conn, {"raise": exc.__class__.__name__, "msg": str(exc),
+                             "spent": [spent.evals, spent.cost_s, spent.epochs]})
+                continue
+            conn.send_bytes(_VALUE + _VALUE_BODY.pack(value, spent.evals, spent.cost_s, spent.epochs))
+            continue
+        try:
+            msg = _decode(frame)
+        except (IsolationError, ValueError, TypeError, KeyError) as exc:
+            _end(proc)
+            raise IsolationError(f"{name}'s isolated process sent a malformed message ({exc})") from None
         op = msg.get("op")
         if op == "done":
             ended = msg.get("ended")
@@ -267,21 +319,39 @@ def _remote(conn: Connection, boot: dict[str, Any]) -> SealedEvaluator:
     """A sealed evaluator whose calls go to the parent; the parent's every reply carries the totals."""
     state = {"spent": SpentSoFar(0, 0.0, 0.0)}
 
+    def query(codes: Any, fidelity: Any = None) -> Any:
+        if not (isinstance(codes, np.ndarray) and codes.ndim == 1 and codes.dtype.kind in "iu"
+                and (fidelity is None or (isinstance(fidelity, (int, float)) and not math.isnan(fidelity)))):
+            return general(codes, fidelity)
+        fid = float("nan") if fidelity is None else float(fidelity)
+        conn.send_bytes(b"".join([_QUERY, _QUERY_HEAD.pack(fid, codes.dtype.str.encode()), codes.tobytes()]))
+        frame = memoryview(conn.recv_bytes())
+        if frame[:1] != _VALUE:
+            return answer(_decode(frame))
+        value, e, c, ep = _VALUE_BODY.unpack_from(frame, 1)
+        state["spent"] = SpentSoFar(e, c, ep)
+        return np.float64(value)
+
+    def answer(reply: dict[str, Any]) -> Any:
+        e, c, ep = reply["spent"]
+        state["spent"] = SpentSoFar(int(e), float(c), float(ep))
+        if "raise" in reply:
+            raise _error(str(reply["raise"]), str(reply["msg"]))
+        return reply["ok"]
+
     def forward(op: str) -> Callable[..., Any]:
         def call(*args: Any) -> Any:
             _send(conn, {"op": op, "args": list(args)})
-            reply = _recv(conn)
-            e, c, ep = reply["spent"]
-            state["spent"] = SpentSoFar(int(e), float(c), float(ep))
-            if "raise" in reply:
-                raise _error(str(reply["raise"]), str(reply["msg"]))
-            return reply["ok"]
+            return answer(_recv(conn))
         return call
+
+    general = forward("evaluate")
 
     def refuse(*args: Any) -> None:
         raise IsolationError("submit_model cannot cross processes; run without --isolate")
 
     ops: dict[str, Callable[..., Any]] = {op: forward(op) for op in _CALLS}
+    ops["evaluate"] = query
     ops["submit_model"] = refuse
     ops["spent"] = lambda: state["spent"]
     return SealedEvaluator(ops, boot["space"], boot["fidelities"], boot["default_fidelity"], boot["budget"],

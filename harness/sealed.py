@@ -1,11 +1,11 @@
 """What a method's ``search`` receives: queries and the budget left, and no path to what is metered.
 
 The harness keeps the ``MeteredEvaluator`` (task, recorder, spent counters) and hands the method a
-``SealedEvaluator``. The sealed object holds its calls in a ``functools.cmp_to_key`` wrapper: a C
-object that keeps its function in a slot with no attribute and refuses to pickle, so no chain of
-attribute look-ups (``_task``, ``__dict__``, ``vars``, computed ``getattr`` names, ``__self__``,
-``__closure__``, ``__globals__``, ``__reduce_ex__``) leads from it to the task, the recorder or the
-meter. Errors cross it without their tracebacks (whose frames would hold the meter).
+``SealedEvaluator``. The sealed object holds its calls in a ``functools.cmp_to_key`` wrapper
+(comparing two of its keys calls the function): a C object that keeps its function in a slot with no
+attribute and refuses to pickle, so no chain of attribute look-ups (``_task``, ``__dict__``,
+``vars``, computed ``getattr`` names, ``__self__``, ``__closure__``, ``__globals__``,
+``__reduce_ex__``) leads from it to the task, the recorder or the meter. Errors cross it without their tracebacks (whose frames would hold the meter).
 
 What in-process sealing cannot stop: ``gc.get_referents``/``gc.get_objects``, walking the caller's
 frames (``sys._getframe``), and importing the benchmarks to load the table. A run under
@@ -46,18 +46,6 @@ class SpentSoFar:
     epochs: float
 
 
-class _Reply:
-    """Carries a call's answer out of the key wrapper: ``key < key`` returns whatever ``__lt__`` does."""
-
-    __slots__ = ("value",)
-
-    def __init__(self, value: Any) -> None:
-        self.value = value
-
-    def __lt__(self, other: Any) -> Any:
-        return self.value
-
-
 class _Failure:
     """A call's exception, stripped of traceback and context, to be raised on the method's side."""
 
@@ -81,20 +69,22 @@ def _clean(exc: BaseException) -> BaseException:
     return new
 
 
-def _hidden(ops: Mapping[str, Callable[..., Any]]) -> Callable[[Any], Any]:
-    """A key function whose comparison runs ``ops[name](*args)`` and hands back its answer; the
-    calls live only inside the C wrapper."""
+def _hidden(ops: Mapping[str, Callable[..., Any]], out: list[Any]) -> Callable[[Any], Any]:
+    """A key function whose comparison runs ``ops[name](*args)`` and leaves the answer (or a
+    ``_Failure``) in ``out[0]``; the calls themselves live only inside the C wrapper."""
     table = dict(ops)
 
-    def call(request: Any, _unused: Any) -> _Reply:
+    def call(request: Any, _unused: Any) -> int:
         fn = table.get(request[0]) if request.__class__ is tuple and request and request[0].__class__ is str \
             else None
         if fn is None:
-            return _Reply(_Failure(HarnessError(f"the evaluator offers no call {request!r:.60}")))
+            out[0] = _Failure(HarnessError(f"the evaluator offers no call {request!r:.60}"))
+            return 0
         try:
-            return _Reply(fn(*request[1:]))
+            out[0] = fn(*request[1:])
         except BaseException as exc:  # noqa: BLE001 - raised again on the method's side, without frames
-            return _Reply(_Failure(_clean(exc)))
+            out[0] = _Failure(_clean(exc))
+        return 0
 
     return functools.cmp_to_key(call)
 
@@ -104,12 +94,13 @@ class SealedEvaluator:
     ``submit_model``, ``search_data``, the read-only ``space``/``fidelities``/``default_fidelity``/
     ``budget``/``constraint``, and ``spent``/``remaining()``/``fits()`` as copies."""
 
-    __slots__ = ("_key", "_zero", "budget", "constraint", "default_fidelity", "fidelities", "space")
+    __slots__ = ("_key", "_out", "_zero", "budget", "constraint", "default_fidelity", "fidelities", "space")
 
     def __init__(self, ops: Mapping[str, Callable[..., Any]], space: SearchSpace, fidelities: tuple[float, ...],
                  default_fidelity: float, budget: Budget, constraint: Constraint | None) -> None:
-        key = _hidden(ops)
-        for name, value in (("_key", key), ("_zero", key(None)), ("space", space),
+        out: list[Any] = [None]  # the last answer (only ever what the method asked for)
+        key = _hidden(ops, out)
+        for name, value in (("_key", key), ("_out", out), ("_zero", key(None)), ("space", space),
                             ("fidelities", tuple(fidelities)), ("default_fidelity", float(default_fidelity)),
                             ("budget", budget), ("constraint", constraint)):
             object.__setattr__(self, name, value)
@@ -127,7 +118,8 @@ class SealedEvaluator:
         return f"<SealedEvaluator {self.space.name} budget={self.budget}>"
 
     def _call(self, *request: Any) -> Any:
-        out = self._key(request) < self._zero
+        self._key(request) < self._zero  # noqa: B015 - the comparison makes the call
+        out = self._out[0]
         if out.__class__ is _Failure:
             raise out.exc
         return out
@@ -136,7 +128,8 @@ class SealedEvaluator:
     def evaluate(self, codes: np.ndarray, fidelity: float | None = None) -> Any:
         """Validation values for a batch of architectures (n, n_dims) or one (n_dims,); raises
         BudgetExhausted, after charging the rows that fit, when a row would overspend."""
-        out = self._key(("evaluate", codes, fidelity)) < self._zero  # the hot path, inlined
+        self._key(("evaluate", codes, fidelity)) < self._zero  # noqa: B015 - the hot path, inlined
+        out = self._out[0]
         if out.__class__ is _Failure:
             raise out.exc
         return out
