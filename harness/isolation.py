@@ -173,13 +173,13 @@ def _child_env() -> dict[str, str]:
 
 
 def run_isolated(cls: type, task: Any, rng: np.random.Generator, config: Any, meter: MeteredEvaluator,
-                 guard: list[str]) -> tuple[str, dict[str, Any] | None]:
+                 guard: list[str], name: str | None = None) -> tuple[str, dict[str, Any] | None]:
     """Run ``cls(space, rng, config).search(...)`` in a fresh interpreter against ``meter``; returns
     (``ended``, the method's ``report_attrs()`` answer or None). A child that fails or dies raises
     one-line IsolationError; what it was charged is recorded, so the run stays resumable."""
     from harness.registry import BENCHMARKS
 
-    name = getattr(cls, "__name__", str(cls))
+    name = name or getattr(cls, "__name__", str(cls))
     if isinstance(task, TrainingTask):
         raise IsolationError(f"--isolate cannot hand {name}'s trained model back across processes "
                              f"({task.name} tests returned models); run it without --isolate")

@@ -86,7 +86,7 @@ def run_one(method: str, task: Task, budget: Budget, seed: int, path: Path,
                 raise HarnessError("--isolate does not run under torchrun (ranks answer queries in lockstep); "
                                    "run without --isolate")
             ended, reported = run_isolated(METHODS.get(method), task, rng, cfg, evaluator,
-                                           guard=guarded_dirs(Path(path), attrs))
+                                           guard=guarded_dirs(Path(path), attrs), name=method)
         else:
             instance = METHODS.get(method)(task.space, rng, cfg)
             ended = "method"  # the method returned before the budget ran out (reports flag it as under-spent)

@@ -89,6 +89,7 @@ def spec_from_args(args: argparse.Namespace, study: dict[str, Any]) -> CompareSp
         flush_s=float(study.get("flush_s", 1.0)),
         constraint=args.constraint or study.get("constraint"),
         executor=args.executor or "local",
+        isolate=bool(getattr(args, "isolate", False)),
     )
 
 

@@ -8,13 +8,44 @@ import os
 import sys
 import types
 from collections import deque
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import numpy as np
 
+from benchmarks.spaces.nb201 import NB201Space
 from harness.budget import Budget
-from harness.protocols import SearchSpace
+from harness.errors import HarnessError
+from harness.protocols import Outcome, SearchSpace
+
+COST = 111.0
+
+
+class ProbeTask:
+    """A small NB201-space task whose test values (4000 + index) are easy to spot if they leak."""
+
+    name = "probe/toy"
+    fidelities = (12.0,)
+    default_fidelity = 12.0
+
+    def __init__(self) -> None:
+        self.space = NB201Space()
+        self.secret = 4000.0 + np.arange(15625, dtype=float)
+
+    def evaluate(self, codes: np.ndarray, fidelity: float) -> Outcome:
+        idx = self.space.index(codes)
+        n = len(idx)
+        return Outcome(val=50.0 + (idx % 97) / 10.0, cost_s=np.full(n, COST), epochs=np.full(n, fidelity),
+                       report_valid=self.secret[idx] - 1000, report_test=self.secret[idx], index=idx)
+
+    def report(self, codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        idx = self.space.index(codes)
+        return self.secret[idx] - 1000, self.secret[idx]
+
+    def attrs(self) -> dict:
+        return {"benchmark": "probe", "dataset": "toy", "cost_unit": "simulated_s"}
+
 
 # what counts as a catch: the harness's own objects, found by class name (a cheater knows no ids)
 HARNESS_CLASSES = {"MeteredEvaluator", "Recorder", "ShadowRecorder", "Spent", "NB201Task", "NB201Table", "Outcome",
@@ -44,9 +75,10 @@ def _children(o: Any) -> Iterator[Any]:
             continue
     if not isinstance(o, type):
         try:
-            yield o.__reduce_ex__(2)
+            reduced = o.__reduce_ex__(2)
         except Exception:  # noqa: BLE001 - unpicklable: nothing to follow
-            pass
+            return
+        yield reduced
 
 
 def reachable(root: Any, limit: int = 40_000) -> list[Any]:
@@ -68,10 +100,22 @@ def reachable(root: Any, limit: int = 40_000) -> list[Any]:
     return out
 
 
+def _leaked(o: Any) -> str | None:
+    name = type(o).__name__
+    if name in HARNESS_CLASSES:
+        return name
+    if type(o) is np.ndarray and o.dtype.kind == "f" and o.size:
+        try:
+            if o.size == 15625 or float(np.nanmax(o)) >= 4000:
+                return "test values"
+        except (ValueError, TypeError):
+            return None
+    return None
+
+
 def _caught(objs: list[Any]) -> list[str]:
-    return sorted({type(o).__name__ for o in objs if type(o).__name__ in HARNESS_CLASSES}
-                  | {"test values" for o in objs if isinstance(o, np.ndarray) and o.dtype.kind == "f"
-                     and (o.size == 15625 or (o.size and np.nanmax(o) >= 4000))})
+    """The names of the harness objects (or arrays of test values) among ``objs``."""
+    return sorted({hit for o in objs if (hit := _leaked(o)) is not None})
 
 
 @dataclass(frozen=True)
@@ -136,7 +180,9 @@ class Cheater:
         return _caught([o for v in objs for o in reachable(v, 2000)])
 
     def _make(self) -> str:
-        from benchmarks.nb201 import make  # the benchmark's own loader, with the real paths
+        from benchmarks.nb201 import (
+            make,  # the benchmark's own loader, with the real paths
+        )
 
         task = make("cifar10-valid", data=self.config.data, cache=self.config.cache)
         return type(task).__name__
@@ -166,3 +212,32 @@ def _tbs(exc: BaseException) -> Iterator[Any]:
     while tb is not None:
         yield tb
         tb = tb.tb_next
+
+
+@dataclass(frozen=True)
+class StopperConfig:
+    after: int = 5
+
+
+class Stopper:
+    """Random sampling that, after ``after`` queries, dies (``SEALED_PROBE_FAIL=exit``), raises a
+    bug (``raise``) or a user error (``harness``); without the variable it runs to the budget."""
+
+    Config = StopperConfig
+
+    def __init__(self, space: SearchSpace, rng: np.random.Generator, config: StopperConfig) -> None:
+        self.space, self.rng, self.config = space, rng, config
+
+    def search(self, ev: Any) -> None:
+        n = 0
+        while True:
+            ev.evaluate(self.space.sample(self.rng, 1)[0])
+            n += 1
+            if n == self.config.after:
+                how = os.environ.get("SEALED_PROBE_FAIL")
+                if how == "exit":
+                    os._exit(3)
+                if how == "raise":
+                    raise ValueError("boom")
+                if how == "harness":
+                    raise HarnessError("stopper needs option x")

@@ -11,43 +11,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from benchmarks.spaces.nb201 import NB201Space
 from harness.budget import Budget
 from harness.errors import BudgetExhausted, HarnessError
 from harness.evaluator import MeteredEvaluator
-from harness.protocols import Outcome
 from harness.recorder import Recorder, read_trajectory
 from harness.registry import METHODS
 from harness.runner import run_one
 from harness.sealed import RESERVED_ATTRS, SealedEvaluator, method_attrs, seal
-from tests.harness.sealed_probes import Cheater, reachable
-
-COST = 111.0
-
-
-class ProbeTask:
-    """A small NB201-space task whose test values (4000 + index) are easy to spot if they leak."""
-
-    name = "probe/toy"
-    fidelities = (12.0,)
-    default_fidelity = 12.0
-
-    def __init__(self) -> None:
-        self.space = NB201Space()
-        self.secret = 4000.0 + np.arange(15625, dtype=float)
-
-    def evaluate(self, codes: np.ndarray, fidelity: float) -> Outcome:
-        idx = self.space.index(codes)
-        n = len(idx)
-        return Outcome(val=50.0 + (idx % 97) / 10.0, cost_s=np.full(n, COST), epochs=np.full(n, fidelity),
-                       report_valid=self.secret[idx] - 1000, report_test=self.secret[idx], index=idx)
-
-    def report(self, codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        idx = self.space.index(codes)
-        return self.secret[idx] - 1000, self.secret[idx]
-
-    def attrs(self) -> dict:
-        return {"benchmark": "probe", "dataset": "toy", "cost_unit": "simulated_s"}
+from tests.harness.sealed_probes import COST, Cheater, ProbeTask, reachable
 
 
 @pytest.fixture
