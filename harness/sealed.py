@@ -5,7 +5,8 @@ The harness keeps the ``MeteredEvaluator`` (task, recorder, spent counters) and 
 (comparing two of its keys calls the function): a C object that keeps its function in a slot with no
 attribute and refuses to pickle, so no chain of attribute look-ups (``_task``, ``__dict__``,
 ``vars``, computed ``getattr`` names, ``__self__``, ``__closure__``, ``__globals__``,
-``__reduce_ex__``) leads from it to the task, the recorder or the meter. Errors cross it without their tracebacks (whose frames would hold the meter).
+``__reduce_ex__``) leads from it to the task, the recorder or the meter. Errors cross it without
+their tracebacks (whose frames would hold the meter).
 
 What in-process sealing cannot stop: ``gc.get_referents``/``gc.get_objects``, walking the caller's
 frames (``sys._getframe``), and importing the benchmarks to load the table. A run under
@@ -89,18 +90,33 @@ def _hidden(ops: Mapping[str, Callable[..., Any]], out: list[Any]) -> Callable[[
     return functools.cmp_to_key(call)
 
 
+def _hidden_one(fn: Callable[..., Any], out: list[Any]) -> Callable[[Any], Any]:
+    """``_hidden`` for one call (``evaluate``, the per-query hot path): no look-up by name."""
+
+    def call(args: Any, _unused: Any) -> int:
+        try:
+            out[0] = fn(*args)
+        except BaseException as exc:  # noqa: BLE001 - raised again on the method's side, without frames
+            out[0] = _Failure(_clean(exc))
+        return 0
+
+    return functools.cmp_to_key(call)
+
+
 class SealedEvaluator:
     """The method's evaluator: ``evaluate``, ``feasible``, ``charge``, ``observe``, ``submit``,
     ``submit_model``, ``search_data``, the read-only ``space``/``fidelities``/``default_fidelity``/
     ``budget``/``constraint``, and ``spent``/``remaining()``/``fits()`` as copies."""
 
-    __slots__ = ("_key", "_out", "_zero", "budget", "constraint", "default_fidelity", "fidelities", "space")
+    __slots__ = ("_ekey", "_ezero", "_key", "_out", "_zero", "budget", "constraint", "default_fidelity",
+                 "fidelities", "space")
 
     def __init__(self, ops: Mapping[str, Callable[..., Any]], space: SearchSpace, fidelities: tuple[float, ...],
                  default_fidelity: float, budget: Budget, constraint: Constraint | None) -> None:
         out: list[Any] = [None]  # the last answer (only ever what the method asked for)
-        key = _hidden(ops, out)
-        for name, value in (("_key", key), ("_out", out), ("_zero", key(None)), ("space", space),
+        key, ekey = _hidden(ops, out), _hidden_one(ops["evaluate"], out)
+        for name, value in (("_key", key), ("_zero", key(None)), ("_ekey", ekey), ("_ezero", ekey(None)),
+                            ("_out", out), ("space", space),
                             ("fidelities", tuple(fidelities)), ("default_fidelity", float(default_fidelity)),
                             ("budget", budget), ("constraint", constraint)):
             object.__setattr__(self, name, value)
@@ -128,7 +144,7 @@ class SealedEvaluator:
     def evaluate(self, codes: np.ndarray, fidelity: float | None = None) -> Any:
         """Validation values for a batch of architectures (n, n_dims) or one (n_dims,); raises
         BudgetExhausted, after charging the rows that fit, when a row would overspend."""
-        self._key(("evaluate", codes, fidelity)) < self._zero  # noqa: B015 - the hot path, inlined
+        self._ekey((codes, fidelity)) < self._ezero  # noqa: B015 - the hot path: its own key, inlined
         out = self._out[0]
         if out.__class__ is _Failure:
             raise out.exc

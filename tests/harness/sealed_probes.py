@@ -166,7 +166,8 @@ class Cheater:
             except Exception as exc:
                 if type(exc).__name__ == "BudgetExhausted":
                     try:  # a traceback's own frames must not hold the meter either
-                        self.found["traceback"] = _caught([v for tb in _tbs(exc) for v in tb.tb_frame.f_locals.values()])
+                        held = [v for tb in _tbs(exc) for v in tb.tb_frame.f_locals.values()]
+                        self.found["traceback"] = _caught([o for v in held for o in reachable(v, 2000)])
                     except Exception as inner:  # noqa: BLE001
                         self.found["traceback"] = f"refused: {inner}"
                 raise
