@@ -148,9 +148,10 @@ def _decode(frame: memoryview) -> dict[str, Any]:
 # the harness side
 def guarded_dirs(path: Path, task_attrs: dict[str, Any] | None = None) -> list[str]:
     """Folders an isolated method may not open files under: the data and cache folders named in the
-    environment, the default cache, and the run's output folder (``out/benchmark/dataset/method``;
-    its ``out`` root when the path has that shape)."""
-    dirs = [os.environ.get(DATA_ENV), os.environ.get(CACHE_ENV), str(Path.home() / ".cache" / "nas-harness")]
+    environment, the default cache, this (the harness's) process under /proc, and the run's output
+    folder (``out/benchmark/dataset/method``; its ``out`` root when the path has that shape)."""
+    dirs = [os.environ.get(DATA_ENV), os.environ.get(CACHE_ENV), str(Path.home() / ".cache" / "nas-harness"),
+            f"/proc/{os.getpid()}"]  # the harness's own memory and open files
     folder = Path(path).resolve().parent
     dirs.append(str(folder))
     if task_attrs and len(folder.parents) >= 3 and folder.parent.name == str(task_attrs.get("dataset")) \

@@ -159,6 +159,7 @@ class Cheater:
             t("h5py", self._h5py)
             t("open data", lambda: self._open(self.config.data))
             t("open cache", lambda: self._open(self.config.cache))
+            t("parent memory", lambda: open(f"/proc/{os.getppid()}/environ", "rb").read(8).hex())  # noqa: SIM115
             t("environment", lambda: sorted(k for k in os.environ if k.startswith("NAS_HARNESS")))
         for _ in range(self.config.queries):
             try:

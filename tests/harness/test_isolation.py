@@ -65,7 +65,7 @@ def test_every_probe_finds_nothing_in_an_isolated_process(tmp_path: Path, probes
     found = json.loads(traj.attrs["probes"])
     for name in ("attr _task", "getattr computed", "vars", "__dict__", "reset spent", "refund"):
         assert str(found[name]).startswith("refused"), (name, found[name])
-    for name in ("make", "h5py", "open data", "open cache"):
+    for name in ("make", "h5py", "open data", "open cache", "parent memory"):
         assert str(found[name]).startswith("refused: PermissionError"), (name, found[name])
     assert found["walk"] == found["gc"] == found["frames"] == found["traceback"] == found["environment"] == []
     assert len(traj) == 108 and traj.attrs["spent_cost_s"] == 108 * COST and traj.attrs["ended"] == "budget"
