@@ -4,8 +4,10 @@ loader), and a child that fails or dies is one line with the run left resumable.
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
+import h5py
 import numpy as np
 import pytest
 
@@ -13,7 +15,7 @@ from harness.budget import Budget
 from harness.cli import build_parser
 from harness.cli.compare import spec_from_args
 from harness.config import CACHE_ENV, DATA_ENV
-from harness.errors import HarnessError
+from harness.errors import HarnessError, ResumeError
 from harness.isolation import IsolationError
 from harness.recorder import read_trajectory, run_status
 from harness.registry import METHODS
@@ -92,6 +94,12 @@ def test_a_child_that_dies_is_one_line_and_the_run_resumes(tmp_path: Path, probe
     assert "\n" not in str(info.value)
     assert run_status(path, {}) == "running" and len(read_trajectory(path)) == 5
     monkeypatch.delenv("SEALED_PROBE_FAIL")
+    changed = tmp_path / "changed.h5"  # the same run with another first row: replay catches it, across processes
+    shutil.copy(path, changed)
+    with h5py.File(changed, "a") as f:
+        f["codes"][0] = (f["codes"][0] + 1) % 5
+    with pytest.raises(ResumeError, match="resume mismatch at row 0"):
+        run_one("stopper", task, BUDGET, 1, changed, flush_s=0.0, isolate=True)
     run_one("stopper", task, BUDGET, 1, path, flush_s=0.0, isolate=True)  # replays the 5, then goes on
     run_one("stopper", task, BUDGET, 1, tmp_path / "whole.h5", flush_s=0.0)
     _same_run(path, tmp_path / "whole.h5")
