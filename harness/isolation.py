@@ -18,7 +18,6 @@ from __future__ import annotations
 import builtins
 import importlib.util
 import json
-import logging
 import math
 import os
 import pickle
@@ -45,8 +44,6 @@ from harness.sealed import SealedEvaluator, SpentSoFar
 
 if TYPE_CHECKING:
     from harness.evaluator import MeteredEvaluator
-
-log = logging.getLogger(__name__)
 
 MAX_FRAME = 1 << 26  # bytes the parent accepts in one message from the child
 _BOOT = ("import sys; sys.path[:0] = sys.argv[2:]; from harness.isolation import child_main; "
@@ -186,9 +183,13 @@ def run_isolated(cls: type, task: Any, rng: np.random.Generator, config: Any, me
                              f"({task.name} tests returned models); run it without --isolate")
     if getattr(cls, "__module__", "__main__") == "__main__":
         raise IsolationError(f"--isolate needs {name} in an importable module (it is defined in __main__)")
-    boot = pickle.dumps({"cls": cls, "space": task.space, "rng": rng, "config": config, "budget": meter.budget,
-                         "fidelities": tuple(meter.fidelities), "default_fidelity": meter.default_fidelity,
-                         "constraint": meter.constraint})
+    try:
+        boot = pickle.dumps({"cls": cls, "space": task.space, "rng": rng, "config": config, "budget": meter.budget,
+                             "fidelities": tuple(meter.fidelities), "default_fidelity": meter.default_fidelity,
+                             "constraint": meter.constraint})
+    except (pickle.PicklingError, TypeError, AttributeError) as exc:
+        raise IsolationError(f"--isolate cannot send {name}, its space or its config to another process "
+                             f"({exc})") from None
     ours, theirs = socket.socketpair()
     try:
         proc = subprocess.Popen([sys.executable, "-c", _BOOT, str(theirs.fileno()), *sys.path],
