@@ -204,9 +204,8 @@ def seal(meter: MeteredEvaluator) -> SealedEvaluator:
     def snapshot() -> SpentSoFar:
         return SpentSoFar(spent.evals, spent.cost_s, spent.epochs)
 
-    ops = {"evaluate": meter.evaluate, "charge": meter.charge, "submit": meter.submit, "observe": meter.observe,
-           "submit_model": meter.submit_model, "feasible": meter.feasible, "search_data": meter.search_data,
-           "spent": snapshot}
+    ops: dict[str, Callable[..., Any]] = {name: getattr(meter, name) for name in OPS if name != "spent"}
+    ops["spent"] = snapshot
     return SealedEvaluator(ops, meter.space, meter.fidelities, meter.default_fidelity, meter.budget,
                            meter.constraint)
 
