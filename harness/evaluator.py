@@ -1,17 +1,27 @@
 """The only door a method has to a benchmark: validation values in, budget charged, rows recorded."""
 from __future__ import annotations
 
+import math
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from harness.budget import Budget, Spent
 from harness.constraints import Constraint, ConstraintError
-from harness.errors import ArchError, BudgetExhausted, DataError, HarnessError, ResumeError
+from harness.errors import (
+    ArchError,
+    BudgetExhausted,
+    DataError,
+    HarnessError,
+    ResumeError,
+)
 from harness.protocols import SearchData, SearchSpace, Task, TrainingTask
-from harness.recorder import Recorder
 from harness.trajectory import KIND_CHARGE, KIND_FINAL, KIND_QUERY, Trajectory
+
+if TYPE_CHECKING:  # only a type here: an isolated method's process imports this module without h5py
+    from harness.recorder import Recorder
 
 
 class MeteredEvaluator:
@@ -144,9 +154,10 @@ class MeteredEvaluator:
         if self._replay is not None and self._pos < len(self._replay):
             self._replayed(None, 0.0, KIND_CHARGE)
             return
+        seconds, epochs = _charge_amount(seconds, "seconds"), _charge_amount(epochs, "epochs")
         if self._agree is not None:
             seconds, epochs = self._agree(seconds, epochs)
-        self._charge_or_stop(float(seconds), float(epochs), count=0, partial_ok=True)
+        self._charge_or_stop(seconds, epochs, count=0, partial_ok=True)
         self._record(np.full(self._task.space.n_dims, -1), 0.0, float(seconds), float(epochs),
                      np.nan, np.nan, np.nan, KIND_CHARGE)
         if self.exhausted:
@@ -170,9 +181,10 @@ class MeteredEvaluator:
         if self._replay is not None and self._pos < len(self._replay):
             self._replayed(codes, 0.0, KIND_QUERY)
             return
+        seconds, epochs = _charge_amount(seconds, "seconds"), _charge_amount(epochs, "epochs")
         if self._agree is not None:
             val, seconds, epochs = self._agree(val, seconds, epochs)
-        self._charge_or_stop(float(seconds), float(epochs), count=1, partial_ok=True)
+        self._charge_or_stop(seconds, epochs, count=1, partial_ok=True)
         self._record(codes, 0.0, float(seconds), float(epochs), float(val), np.nan, np.nan, KIND_QUERY)
         if self.exhausted:
             raise BudgetExhausted
@@ -224,6 +236,17 @@ class MeteredEvaluator:
         self.spent.cost_s += float(r["cost_s"][i])
         self.spent.epochs += float(r["epochs"][i])
         return float(r["val"][i])
+
+
+def _charge_amount(value: Any, what: str) -> float:
+    """A charge a method reports: a finite number >= 0 (a negative one would refund the budget)."""
+    try:
+        x = float(value)
+    except (TypeError, ValueError):
+        raise HarnessError(f"a charge's {what} must be a number, got {value!r}") from None
+    if not (math.isfinite(x) and x >= 0):
+        raise HarnessError(f"a charge's {what} must be finite and >= 0, got {value!r}")
+    return x
 
 
 def describe(evaluator: MeteredEvaluator) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from harness.distributed import from_env
 from harness.errors import BudgetExhausted, DataError, HarnessError
 from harness.evaluator import MeteredEvaluator, describe
 from harness.identity import check_same, stamp
+from harness.isolation import guarded_dirs, run_isolated
 from harness.journal import JournalContents, read_journal
 from harness.lockstep import Lockstep, is_ddp_capable
 from harness.options import accepts_more, config_specs, factory_specs, validate
@@ -22,6 +23,7 @@ from harness.packs import PackWriter
 from harness.protocols import Task
 from harness.recorder import STATUS_COMPLETE, Recorder, ShadowRecorder, journal_path, read_trajectory
 from harness.registry import BENCHMARKS, EXECUTORS, METHODS
+from harness.sealed import method_attrs, seal
 from harness.seeding import stream
 from harness.store import StudyLock, best_of, move_aside, run_file, slot_runs
 from harness.trajectory import KIND_CHARGE, Trajectory, final_incumbent
@@ -53,14 +55,17 @@ def run_attrs(method: str, task: Task, budget: Budget, seed: int, config: dict[s
 
 def run_one(method: str, task: Task, budget: Budget, seed: int, path: Path,
             config: dict[str, Any] | None = None, constraint: Constraint | str | None = None,
-            sink: PackWriter | None = None, lock: Lockstep | None = None) -> dict[str, Any]:
+            sink: PackWriter | None = None, lock: Lockstep | None = None,
+            isolate: bool = False) -> dict[str, Any]:
     """One search run whose own file would be ``path``; a finished one is skipped, a journaled one
     resumed by replay (``harness.recorder`` says what is written where).
 
-    With a ``sink``, a finished in-memory run goes into a pack instead of ``path``. A method may
-    define ``report_attrs() -> dict``; its answer is added to the run's attributes. With a ``lock``
-    (torchrun), rank 0 reads what is on disk and every rank follows it; only rank 0 writes, and
-    every charge is rank 0's.
+    With a ``sink``, a finished in-memory run goes into a pack instead of ``path``. The method gets a
+    sealed evaluator (``harness.sealed``); with ``isolate`` it runs in a process of its own
+    (``harness.isolation``). A method may define ``report_attrs() -> dict``; its answer is added to
+    the run's attributes, except keys the harness writes itself (dropped with a warning). With a
+    ``lock`` (torchrun), rank 0 reads what is on disk and every rank follows it; only rank 0 writes,
+    and every charge is rank 0's.
     """
     cfg = make_config(method, config)
     limit = constraint_from(constraint)
@@ -77,19 +82,27 @@ def run_one(method: str, task: Task, budget: Budget, seed: int, path: Path,
     evaluator = MeteredEvaluator(task, budget, recorder, replay=replay, constraint=limit,
                                  agree=lock.floats if lock.active else None)
     rng = stream(seed, "method", method)
-    instance = METHODS.get(method)(task.space, rng, cfg)
-    ended = "method"  # the method returned before the budget ran out (reports flag it as under-spent)
     try:
-        instance.search(evaluator)
-    except BudgetExhausted:
-        ended = "budget"
+        if isolate:  # the method in a process of its own, over a pipe (harness/isolation.py)
+            if lock.active:
+                raise HarnessError("--isolate does not run under torchrun (ranks answer queries in lockstep); "
+                                   "run without --isolate")
+            ended, reported = run_isolated(METHODS.get(method), task, rng, cfg, evaluator,
+                                           guard=guarded_dirs(Path(path), attrs), name=method)
+        else:
+            instance = METHODS.get(method)(task.space, rng, cfg)
+            ended = "method"  # the method returned before the budget ran out (reports flag it as under-spent)
+            try:
+                instance.search(seal(evaluator))
+            except BudgetExhausted:
+                ended = "budget"
+            hook = getattr(instance, "report_attrs", None)
+            reported = hook() if callable(hook) else None
     except BaseException:
         recorder.close(complete=False)
         raise
-    extra = {**describe(evaluator), "ended": ended}
-    hook = getattr(instance, "report_attrs", None)
-    if callable(hook):
-        extra.update(hook())
+    extra = {**describe(evaluator), "ended": ended, **({"isolated": True} if isolate else {})}
+    extra.update(method_attrs({**attrs, **extra}, reported, method))
     recorder.close(complete=True, extra_attrs=extra)
     return {**_summary(method, task, seed, recorder.location, recorder.trajectory()), "skipped": False,
             "ended": ended}
@@ -151,6 +164,7 @@ class CompareSpec:
     workers: int = 1
     constraint: str | None = None  # e.g. "params_m<=0.5"; applies to every method
     executor: str = "local"        # where the chunks run (harness/executors/)
+    isolate: bool = False          # each method in a process of its own (harness/isolation.py)
 
     def __post_init__(self) -> None:
         """Every input checked (names, duplicates, seeds, workers, each method's options and the
@@ -204,7 +218,7 @@ def _work_chunk(spec: CompareSpec, tasks: dict[str, Task], jobs: list[tuple[str,
             if folder is None:
                 folder = folders[(ds, m)] = run_path(spec.out, spec.benchmark, ds, m, s).parent
             out.append(run_one(m, tasks[ds], spec.budget, s, folder / f"seed-{s}.h5", spec.method_configs.get(m),
-                               spec.constraint, sink=sink, lock=lock))
+                               spec.constraint, sink=sink, lock=lock, isolate=spec.isolate))
     finally:
         if sink is not None:
             sink.close()  # finished runs reach disk even when a later run fails

@@ -45,6 +45,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--workers", type=int, default=None,
                    help="parallel processes (default: all cores; 1 under torchrun, where ranks run in lockstep)")
     p.add_argument("--executor", default=None, help="where runs execute (see `list`; default: local)")
+    p.add_argument("--isolate", action="store_true", help="run each method in a process of its own that "
+                   "holds no task, table or meter (harness/isolation.py; costs about a pipe round trip per query)")
     p.set_defaults(func=run)
 
 
@@ -107,6 +109,7 @@ def spec_from_args(args: argparse.Namespace, study: dict[str, Any]) -> CompareSp
         workers=args.workers or default_workers,
         constraint=args.constraint or study.get("constraint"),
         executor=args.executor or "local",
+        isolate=bool(getattr(args, "isolate", False)),
     )
 
 
