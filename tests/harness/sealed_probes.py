@@ -151,7 +151,7 @@ class Cheater:
         t("walk", lambda: _caught(reachable(ev)))
         t("reset spent", lambda: setattr(ev.spent, "cost_s", 0.0))
         t("refund", lambda: ev.charge(-1e6))
-        t("raise budget", lambda: object.__setattr__(ev, "budget", Budget(max_cost_s=1e12)))
+        t("raise budget", lambda: object.__setattr__(ev, "budget", Budget(max_cost_s=1e6)))
         if self.config.probes == "all":
             t("gc", lambda: _caught(gc.get_objects()))
             t("frames", self._frames)
