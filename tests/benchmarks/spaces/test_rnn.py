@@ -114,14 +114,3 @@ def test_synthetic_text_is_learnable_but_not_by_unigrams():
     p = counts / counts.sum(1, keepdims=True)
     bigram = float(np.exp(-np.log(p[c.valid[:-1], c.valid[1:]]).mean()))
     assert uni > 12 and bigram < 5
-
-
-@pytest.mark.parametrize("bad", [None, 3, 2.5, b"x", {"a": 1}, [None], ["x", 7]])
-def test_parse_of_a_non_string_is_one_arch_error(bad) -> None:
-    from benchmarks.spaces.rnn import RNNSpace
-    from harness.errors import ArchError
-
-    with pytest.raises(ArchError, match="must be a str") as err:
-        RNNSpace().parse(bad)
-    assert "\n" not in str(err.value)
-    assert RNNSpace().parse([]).shape == (0, RNNSpace.n_dims)
