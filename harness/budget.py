@@ -11,6 +11,8 @@ from harness.errors import BudgetError
 # so the search would run and write rows until the disk is full. Raise one here if a study needs it.
 CEILINGS: dict[str, float] = {"max_evals": 1_000_000, "max_cost_s": 1e7, "max_epochs": 1e6}
 
+BUDGET_ATTRS = ("budget_max_evals", "budget_max_cost_s", "budget_max_epochs")  # as runs store them
+
 
 def check_limit(key: str, value: object, what: str | None = None) -> int | float:
     """One budget limit, checked: an integer (evaluations) or a finite number, > 0 and at most its
@@ -50,7 +52,7 @@ class Budget:
         )
 
     def as_attrs(self) -> dict[str, float]:
-        """Budget fields for HDF5 attributes (-1 marks 'no limit')."""
+        """Budget fields for HDF5 attributes (-1 marks 'no limit'), keyed as ``BUDGET_ATTRS``."""
         return {
             "budget_max_evals": -1 if self.max_evals is None else self.max_evals,
             "budget_max_cost_s": -1.0 if self.max_cost_s is None else float(self.max_cost_s),

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
-from harness.budget import Budget
+from harness.budget import BUDGET_ATTRS, Budget
 from harness.constraints import Constraint, constraint_from
 from harness.distributed import from_env
 from harness.errors import BudgetExhausted, DataError, HarnessError
@@ -143,6 +143,7 @@ def _summary(method: str, task: Task, seed: int, path: Path | str, traj: Any) ->
             "seed": int(seed), "path": str(path), "n_evals": int((traj["kind"] == 0).sum()),
             "cost_unit": attrs["cost_unit"], **final_incumbent(traj),
             "ended": str(traj.attrs.get("ended", "")),  # "method": returned before the budget ran out
+            "budget": tuple(float(traj.attrs.get(k, -1)) for k in BUDGET_ATTRS),  # -1: no limit
             # a one-shot method's own training, charged in measured seconds (NB201 paper's "search (s)")
             "train_cost_s": float(traj["cost_s"][traj["kind"] == KIND_CHARGE].sum())}
 
@@ -155,7 +156,7 @@ class CompareSpec:
     datasets: tuple[str, ...]
     methods: tuple[str, ...]
     seeds: tuple[int, ...]
-    budget: Budget
+    budget: Budget                 # every dataset's, unless dataset_budgets names it
     out: Path
     method_configs: dict[str, dict[str, Any]] = field(default_factory=dict)
     benchmark_options: dict[str, Any] = field(default_factory=dict)
@@ -164,12 +165,23 @@ class CompareSpec:
     workers: int = 1
     constraint: str | None = None  # e.g. "params_m<=0.5"; applies to every method
     executor: str = "local"        # where the chunks run (harness/executors/)
+    dataset_budgets: dict[str, Budget] = field(default_factory=dict)  # e.g. NATS-Bench's per-dataset budgets
     isolate: bool = False          # each method in a process of its own (harness/isolation.py)
+
+    def budget_for(self, dataset: str) -> Budget:
+        """The budget of every run on ``dataset``."""
+        return self.dataset_budgets.get(dataset, self.budget)
 
     def __post_init__(self) -> None:
         """Every input checked (names, duplicates, seeds, workers, each method's options and the
         benchmark's), so a bad one fails here, before any worker starts; options are stored coerced."""
         constraint_from(self.constraint)  # a malformed constraint fails before any work
+        stray = sorted(set(self.dataset_budgets) - set(self.datasets))
+        if stray:
+            raise HarnessError(f"budgets given for dataset(s) {', '.join(stray)}, not among the datasets "
+                               f"({', '.join(self.datasets)})")
+        if not all(isinstance(b, Budget) for b in (self.budget, *self.dataset_budgets.values())):
+            raise HarnessError("budgets must be harness.budget.Budget objects")
         if not self.seeds:
             raise HarnessError("no seeds to run")
         for what, items in (("methods", self.methods), ("datasets", self.datasets), ("seeds", self.seeds)):
@@ -217,8 +229,8 @@ def _work_chunk(spec: CompareSpec, tasks: dict[str, Task], jobs: list[tuple[str,
             folder = folders.get((ds, m))
             if folder is None:
                 folder = folders[(ds, m)] = run_path(spec.out, spec.benchmark, ds, m, s).parent
-            out.append(run_one(m, tasks[ds], spec.budget, s, folder / f"seed-{s}.h5", spec.method_configs.get(m),
-                               spec.constraint, sink=sink, lock=lock, isolate=spec.isolate))
+            out.append(run_one(m, tasks[ds], spec.budget_for(ds), s, folder / f"seed-{s}.h5",
+                               spec.method_configs.get(m), spec.constraint, sink=sink, lock=lock, isolate=spec.isolate))
     finally:
         if sink is not None:
             sink.close()  # finished runs reach disk even when a later run fails
@@ -253,8 +265,8 @@ def _split_done(spec: CompareSpec, tasks: dict[str, Task],
             if other.journal is not None and run.status == STATUS_COMPLETE and \
                     other.attrs.get("run_id") == run.attrs.get("run_id"):
                 Path(other.location).unlink(missing_ok=True)
-        check_same(run.location, run.attrs, run_attrs(m, tasks[ds], spec.budget, s, spec.method_configs.get(m),
-                                                       spec.constraint))
+        check_same(run.location, run.attrs, run_attrs(m, tasks[ds], spec.budget_for(ds), s,
+                                                       spec.method_configs.get(m), spec.constraint))
         if run.status != STATUS_COMPLETE:
             todo.append((ds, m, s))  # a journal: run_one resumes it by replay
             continue

@@ -3,7 +3,9 @@
 and are run by name with ``--preset NAME``.
 
 A study holds ``benchmark``, ``datasets``, ``methods``, ``seeds`` ("A:B" or a list), a ``[budget]``
-table (``max_cost_s``, ``max_evals``, ``max_epochs``) and optionally ``[options]`` (benchmark options),
+table (``max_cost_s``, ``max_evals``, ``max_epochs``) and optionally ``[budget_per_dataset.<dataset>]``
+(the same keys, for a dataset whose budget differs, as NATS-Bench's protocol has it), ``[options]``
+(benchmark options),
 ``[method_configs.<method>]``, ``workers``, ``constraint``, ``table`` (a paper-layout table
 of ``reports/table5.py``) and ``description``. Flags given to ``compare`` override its values.
 """
@@ -28,6 +30,7 @@ KEYS: dict[str, tuple[tuple[type, ...], str]] = {
     "methods": ((list,), "a list of method names"),
     "seeds": ((str, list), '"A:B" or a list of integers'),
     "budget": ((dict,), "a table"),
+    "budget_per_dataset": ((dict,), "a table of budget tables, one per dataset"),
     "options": ((dict,), "a table"),
     "method_configs": ((dict,), "a table of tables, one per method"),
     "workers": ((int,), "an integer"),
@@ -81,6 +84,18 @@ def _check(where: str, study: dict[str, Any]) -> dict[str, Any]:
         raise HarnessError(f"{where}: unknown budget key(s) {', '.join(unknown)}; known: {', '.join(BUDGET_KEYS)}")
     for key, value in study.get("budget", {}).items():
         check_limit(key, value, f"{where}: budget.{key}")
+    for ds, limits in study.get("budget_per_dataset", {}).items():
+        if not isinstance(limits, dict) or not limits:
+            raise HarnessError(f"{where}: budget_per_dataset.{ds} must be a table of limits, got {limits!r}")
+        if study.get("datasets") is not None and ds not in study["datasets"]:
+            raise HarnessError(f"{where}: budget_per_dataset.{ds} is for a dataset not in datasets "
+                               f"({', '.join(study['datasets'])})")
+        unknown = sorted(set(limits) - set(BUDGET_KEYS))
+        if unknown:
+            raise HarnessError(f"{where}: unknown budget key(s) {', '.join(unknown)} in budget_per_dataset.{ds}; "
+                               f"known: {', '.join(BUDGET_KEYS)}")
+        for key, value in limits.items():
+            check_limit(key, value, f"{where}: budget_per_dataset.{ds}.{key}")
     if "workers" in study and study["workers"] < 1:
         raise HarnessError(f"{where}: workers must be >= 1, got {study['workers']!r}")
     for key in ("datasets", "methods"):

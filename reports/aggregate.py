@@ -263,7 +263,8 @@ def finals_from_records(records: Iterable[Mapping[str, Any]], cost_unit: str = "
                         order: Iterable[str] = ()) -> Finals:
     """Finals from dicts with keys method, dataset, seed, report_valid, report_test, cost_s
     (optional: wall_s, n_evals, train_cost_s, ended); a missing key raises DataError naming it.
-    ``budget`` (max evals, max cost, max epochs; -1 = none) gives each run's spent fraction."""
+    A record's own ``budget`` (max evals, max cost, max epochs; -1 = none), else ``budget``, gives
+    its spent fraction."""
     recs = list(records)
     for i, rec in enumerate(recs):
         missing = [k for k in RECORD_KEYS if k not in rec]
@@ -277,8 +278,8 @@ def finals_from_records(records: Iterable[Mapping[str, Any]], cost_unit: str = "
         evals=np.array([float(r.get("n_evals", np.nan)) for r in recs]),
         train=np.array([float(r.get("train_cost_s") or np.nan) for r in recs]),
         cost_unit=cost_unit, ended=np.array([str(r.get("ended", "")) for r in recs], dtype=str),
-        spent=np.array([spent_fraction(budget, float(r["cost_s"]), float(r.get("n_evals", np.nan)))
-                        if budget else np.nan for r in recs], dtype=float),
+        spent=np.array([spent_fraction(r.get("budget") or budget, float(r["cost_s"]), float(r.get("n_evals", np.nan)))
+                        if r.get("budget") or budget else np.nan for r in recs], dtype=float),
         order=tuple(order))
 
 

@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from harness.budget import BUDGET_ATTRS
 from harness.errors import DataError, HarnessError
 from harness.recorder import STATUS_COMPLETE
 from harness.store import scan
@@ -26,7 +27,6 @@ from reports.predictor_quality import declared, quality_of
 
 log = logging.getLogger(__name__)
 
-BUDGET_ATTRS = ("budget_max_evals", "budget_max_cost_s", "budget_max_epochs")
 PROVENANCE_ATTRS = ("package_version", "data_sha256", "protocol")
 
 
@@ -88,12 +88,25 @@ class Run:
 
 @dataclass(frozen=True)
 class RunSet:
-    """Comparable runs: one cost unit and one budget; tasks are (benchmark, dataset) pairs."""
+    """Comparable runs: one cost unit, and one budget per task (the same for every task, or per
+    dataset as NATS-Bench's protocol has it); tasks are (benchmark, dataset) pairs."""
 
     runs: tuple[Run, ...]
     cost_unit: str
-    budget: tuple[float, float, float]
+    budgets: dict[tuple[str, str], tuple[float, float, float]]
     skipped: tuple[str, ...] = field(default=())  # one line per file left out, for the report
+
+    @property
+    def budget(self) -> tuple[float, float, float]:
+        """The largest limit on each axis over the tasks (the one budget when all tasks share it)."""
+        return tuple(max(b[i] for b in self.budgets.values()) for i in range(3))  # type: ignore[return-value]
+
+    def budget_text(self) -> str:
+        """'max_cost_s=12000', or each task's budget when they differ."""
+        distinct = set(self.budgets.values())
+        if len(distinct) == 1:
+            return budget_label(next(iter(distinct)))
+        return "; ".join(f"{self.task_label(t)}: {budget_label(self.budgets[t])}" for t in self.tasks)
 
     @cached_property
     def methods(self) -> list[str]:
@@ -238,9 +251,12 @@ def _distinct(runs: list[Run], key: Any, what: str) -> Any:
 
 
 def check_runs(runs: list[Run], skipped: tuple[str, ...] = ()) -> RunSet:
-    """One cost unit, one budget, no repeated (method, benchmark, dataset, seed)."""
+    """One cost unit, one budget per task, no repeated (method, benchmark, dataset, seed)."""
     unit = _distinct(runs, lambda r: r.cost_unit, "cost units")
-    budget = _distinct(runs, lambda r: r.budget, "budgets")
+    by_task: dict[tuple[str, str], list[Run]] = {}
+    for r in runs:
+        by_task.setdefault(r.task, []).append(r)
+    budgets = {t: _distinct(rs, lambda r: r.budget, f"budgets on {t[1]}") for t, rs in by_task.items()}
     seen: dict[tuple[str, str, str, int], Path] = {}
     for r in runs:
         key = (r.method, r.benchmark, r.dataset, r.seed)
@@ -249,4 +265,4 @@ def check_runs(runs: list[Run], skipped: tuple[str, ...] = ()) -> RunSet:
                 f"two runs of method {r.method} on {r.dataset} with seed {r.seed}: "
                 f"{seen[key]} and {r.path}")
         seen[key] = r.path
-    return RunSet(tuple(runs), unit, budget, skipped)
+    return RunSet(tuple(runs), unit, budgets, skipped)

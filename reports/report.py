@@ -26,7 +26,7 @@ from reports.aggregate import (
     ranks_over_time,
 )
 from reports.html import Page
-from reports.load import RunSet, budget_label, load_runs
+from reports.load import RunSet, load_runs
 from reports.names import display
 from reports.predictor_quality import quality_grid
 from reports.stats import (
@@ -264,7 +264,7 @@ def _index(out_dir: Path, runset: RunSet, table: Table, figs: dict[str, list[Pat
     n_seeds = {len(runset.select(m, t)) for m in runset.methods for t in runset.tasks} - {0}
     page = Page("nas-harness report")
     page.text(f"{len(runset.runs)} runs: {len(runset.methods)} methods x {len(runset.tasks)} datasets, "
-              f"{'/'.join(str(n) for n in sorted(n_seeds))} seeds each; budget {budget_label(runset.budget)}; "
+              f"{'/'.join(str(n) for n in sorted(n_seeds))} seeds each; budget {runset.budget_text()}; "
               f"cost unit {runset.cost_unit}.")
     for line in runset.skipped:
         page.text(line, note=True)

@@ -35,12 +35,12 @@ APPROX = (
     "of each column).")
 CAPTION = (
     "NB201 black-box search (NB201 paper protocol), {seeds} runs per method, each searching "
-    "cifar10-valid for {budget:g} simulated seconds; hp=200 accuracy (%) of each run's final cell "
+    "cifar10-valid for {budget} simulated seconds; hp=200 accuracy (%) of each run's final cell "
     "(best hp=12 validation accuracy seen) looked up on every dataset, mean ± std (ddof=1) over runs. "
     + APPROX)
 CAPTION_NATS = (
     "NB201 black-box search (NATS-Bench protocol: each dataset searched on its own), {seeds} runs per "
-    "method, {budget:g} simulated seconds per run; hp=200 accuracy (%) of the cell with the best hp=12 "
+    "method, {budget} simulated seconds per run; hp=200 accuracy (%) of the cell with the best hp=12 "
     "validation accuracy seen, mean ± std (ddof=1) over runs. cifar100 and ImageNet16-120 query costs "
     "are estimated from cifar10-valid per-epoch times scaled by dataset size (only cifar10-valid times "
     "are measured). " + APPROX)
@@ -68,8 +68,9 @@ def _cell(values: list[float]) -> Cell:
 
 
 def build(records: list[dict[str, Any]], oracles: dict[str, dict[str, dict[str, float]]],
-          seeds: int, budget_s: float, caption: str = CAPTION_NATS) -> Table5:
-    """Rows = methods in record order + ResNet + optimal; ``oracles`` = NB201Task.oracle() per dataset."""
+          seeds: int, budget_s: float | dict[str, float], caption: str = CAPTION_NATS) -> Table5:
+    """Rows = methods in record order + ResNet + optimal; ``oracles`` = NB201Task.oracle() per dataset;
+    ``budget_s`` one budget, or one per dataset (named in the caption)."""
     datasets = tuple(dict.fromkeys(r["dataset"] for r in records))
     methods = tuple(dict.fromkeys(r["method"] for r in records))
     groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
@@ -87,7 +88,11 @@ def build(records: list[dict[str, Any]], oracles: dict[str, dict[str, dict[str, 
     for ref in ("ResNet", "optimal"):
         rows.append((ref, 1, {(ds, split): _cell([oracles[ds][ref][f"report_{split}"]])
                               for ds in datasets for split in ("valid", "test")}))
-    return Table5(datasets, tuple(rows), caption.format(seeds=seeds, budget=budget_s))
+    if isinstance(budget_s, dict):
+        text = " / ".join(f"{budget_s[ds]:,.0f} ({DATASET_LABELS.get(ds, ds)})" for ds in datasets)
+    else:
+        text = f"{budget_s:,.0f}"
+    return Table5(datasets, tuple(rows), caption.format(seeds=seeds, budget=text))
 
 
 def markdown(t: Table5) -> str:
@@ -186,8 +191,8 @@ def from_compare_nats(records: list[dict[str, Any]], spec: Any) -> str:
     from harness.runner import make_tasks
 
     tasks = make_tasks(spec)
-    t = build(records, {ds: task.oracle() for ds, task in tasks.items()}, len(spec.seeds),
-              float(spec.budget.max_cost_s or 0.0), CAPTION_NATS)
+    budgets = {ds: float(spec.budget_for(ds).max_cost_s or 0.0) for ds in spec.datasets}
+    t = build(records, {ds: task.oracle() for ds, task in tasks.items()}, len(spec.seeds), budgets, CAPTION_NATS)
     write(t, spec.out)
     return markdown(t)
 

@@ -66,11 +66,12 @@ def spec_from_args(args: argparse.Namespace, study: dict[str, Any]) -> CompareSp
     """The comparison: the study's values, overridden by the flags given, every value checked here
     (types, ranges, names, repeats, writable folders), before any worker starts; errors name the flag."""
     budget = dict(study.get("budget", {}))
-    for key, flag, value in (("max_cost_s", "--budget-seconds", args.budget_seconds),
-                             ("max_evals", "--budget-evals", args.budget_evals),
-                             ("max_epochs", "--budget-epochs", args.budget_epochs)):
-        if value is not None:
-            budget[key] = check_limit(key, value, flag)
+    flags = {key: check_limit(key, value, flag) for key, flag, value in (
+        ("max_cost_s", "--budget-seconds", args.budget_seconds), ("max_evals", "--budget-evals", args.budget_evals),
+        ("max_epochs", "--budget-epochs", args.budget_epochs)) if value is not None}
+    budget.update(flags)
+    # a study's per-dataset budgets, each overridden on the axes the flags set (the flags apply to every dataset)
+    per_dataset = {ds: {**limits, **flags} for ds, limits in study.get("budget_per_dataset", {}).items()}
     benchmark = args.benchmark or study.get("benchmark")
     datasets = names(args.dataset, "--dataset") if args.dataset is not None else study.get("datasets", [])
     methods = names(args.methods, "--methods") if args.methods is not None else study.get("methods", [])
@@ -105,6 +106,7 @@ def spec_from_args(args: argparse.Namespace, study: dict[str, Any]) -> CompareSp
     return CompareSpec(
         benchmark=benchmark, datasets=tuple(datasets), methods=tuple(methods), seeds=seeds,
         budget=Budget(**budget), out=out,
+        dataset_budgets={ds: Budget(**limits) for ds, limits in per_dataset.items() if ds in datasets},
         method_configs=configs, benchmark_options=options, data=args.data, cache=cache,
         workers=args.workers or default_workers,
         constraint=args.constraint or study.get("constraint"),
@@ -115,13 +117,6 @@ def spec_from_args(args: argparse.Namespace, study: dict[str, Any]) -> CompareSp
 
 def _study_name(args: argparse.Namespace) -> str | None:
     return Path(args.config).stem if args.config else args.preset
-
-
-def _budget(spec: CompareSpec) -> tuple[float, float, float]:
-    """(max evals, max cost, max epochs), -1 where unlimited: what the runs' attributes record."""
-    b = spec.budget
-    return tuple(-1.0 if v is None else float(v)  # type: ignore[return-value]
-                 for v in (b.max_evals, b.max_cost_s, b.max_epochs))
 
 
 def run(args: argparse.Namespace) -> int:
@@ -143,7 +138,7 @@ def run(args: argparse.Namespace) -> int:
     elapsed = time.perf_counter() - t0
     if not main:
         return 0
-    table = summary_markdown(records, budget=_budget(spec), order=spec.datasets)
+    table = summary_markdown(records, order=spec.datasets)  # each record carries its run's budget
     spec.out.mkdir(parents=True, exist_ok=True)
     (spec.out / "summary.md").write_text(table + "\n")
     if builder:  # a study's own paper-layout table (reports/table5.py)

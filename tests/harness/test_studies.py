@@ -93,3 +93,35 @@ def test_compare_config_runs_a_copied_study_like_its_preset(tmp_path: Path, nb20
     r = _cli("compare", "--config", str(bad), "--out", str(tmp_path / "c"), env=env)
     assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1 and "nb201-table9" in r.stderr
     assert not (tmp_path / "c").exists()  # refused before any run
+
+
+def test_a_study_may_give_each_dataset_its_own_budget(tmp_path):
+    from harness.cli import build_parser
+    from harness.cli.compare import spec_from_args, study_from_args
+
+    study = STUDIES.get("nb201-table5-nats")
+    assert study["budget_per_dataset"] == {"cifar100": {"max_cost_s": 40000.0},
+                                           "ImageNet16-120": {"max_cost_s": 120000.0}}
+    args = build_parser().parse_args(["compare", "--preset", "nb201-table5-nats", "--dataset", "cifar100",
+                                      "--out", str(tmp_path / "o")])
+    spec = spec_from_args(args, study_from_args(args))
+    assert spec.budget_for("cifar100").max_cost_s == 40000.0  # one dataset picked: still its own budget
+    args = build_parser().parse_args(["compare", "--preset", "nb201-table5-nats", "--budget-seconds", "5000",
+                                      "--out", str(tmp_path / "o")])
+    spec = spec_from_args(args, study_from_args(args))  # a flag applies to every dataset
+    assert {spec.budget_for(ds).max_cost_s for ds in spec.datasets} == {5000.0}
+
+
+@pytest.mark.parametrize("text, message", [
+    ('[budget_per_dataset.mnist]\nmax_cost_s = 10.0', "budget_per_dataset.mnist is for a dataset not in datasets"),
+    ('[budget_per_dataset.cifar100]\nmax_costs = 10.0', "unknown budget key"),
+    ('[budget_per_dataset.cifar100]\nmax_cost_s = -1.0', "budget_per_dataset.cifar100.max_cost_s"),
+    ('budget_per_dataset = 3', "budget_per_dataset must be a table"),
+])
+def test_bad_per_dataset_budgets_are_one_line(tmp_path, text, message):
+    f = tmp_path / "s.toml"
+    f.write_text('benchmark = "nb201"\ndatasets = ["cifar100"]\nmethods = ["random_search"]\nseeds = "0:1"\n'
+                 + text + '\n[budget]\nmax_cost_s = 100.0\n')
+    with pytest.raises(HarnessError, match=message) as e:
+        read_study(f)
+    assert "\n" not in str(e.value)

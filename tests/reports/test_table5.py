@@ -106,3 +106,11 @@ def test_nats_preset_searches_each_dataset(tmp_path, capsys, monkeypatch, nb201_
     out = capsys.readouterr().out
     assert "NATS-Bench protocol" in out and "| RS |" in out
     assert {p.name for p in (tmp_path / "nb201").iterdir()} == {"cifar10-valid", "cifar100", "ImageNet16-120"}
+    # NATS-Bench's own budget per dataset, in every run and in the caption; the report takes them
+    from reports.load import load_runs
+
+    runs = load_runs(tmp_path)
+    assert {t[1]: b[1] for t, b in runs.budgets.items()} == {"cifar10-valid": 20000.0, "cifar100": 40000.0,
+                                                             "ImageNet16-120": 120000.0}
+    assert "20,000 (CIFAR-10) / 40,000 (CIFAR-100) / 120,000 (ImageNet16-120)" in out
+    assert "cifar100: max_cost_s=40000" in runs.budget_text()
