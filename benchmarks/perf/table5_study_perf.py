@@ -1,5 +1,6 @@
-"""Wall time of the NB201 Table-5 study (RS, REA, REINFORCE, BOHB x 3 datasets x N seeds at
-12,000 simulated s) through ``harness.runner.compare`` with packs, against a baseline measured in
+"""Wall time of a Table-5-sized NB201 study (RS, REA, REINFORCE, BOHB x 3 datasets, each searched on
+its own, x N seeds at 12,000 simulated s: the per-dataset workload at one budget; the paper-protocol
+preset searches cifar10-valid only) through ``harness.runner.compare`` with packs, against a baseline measured in
 the same process: the same runs with no metering and no recording (each method's search loop fed
 straight from the table's arrays). Prints the study's mean ± std test accuracy per method and
 dataset next to the NB201 paper's CIFAR-10 test numbers.
