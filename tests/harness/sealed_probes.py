@@ -7,6 +7,7 @@ import json
 import os
 import sys
 import types
+import warnings
 from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -70,9 +71,12 @@ def _children(o: Any) -> Iterator[Any]:
         names = set()
     for name in names - _SKIP:
         try:
-            yield getattr(o, name)
+            with warnings.catch_warnings():  # deprecated attributes of what it passes through (pytest's)
+                warnings.simplefilter("ignore")
+                value = getattr(o, name)
         except Exception:  # noqa: BLE001, S112 - refusing an attribute is what sealing is for
             continue
+        yield value
     if not isinstance(o, type):
         try:
             reduced = o.__reduce_ex__(2)
