@@ -28,6 +28,11 @@ DESCRIPTIVE = frozenset({"package_version", "status", "schema", "schema_version"
 def plain(value: Any) -> Any:
     """JSON-able form of an attribute value: numpy scalars and arrays, tuples, paths and bytes made
     plain; non-finite floats as strings (JSON has none)."""
+    kind = type(value)
+    if kind is str or kind is int or kind is bool or value is None:  # most attributes: as they are
+        return value
+    if kind is float:
+        return value if math.isfinite(value) else repr(value)
     if isinstance(value, bytes):
         return value.decode()
     if isinstance(value, np.ndarray):
@@ -64,15 +69,19 @@ def identity_of(attrs: Mapping[str, Any]) -> dict[str, Any]:
     return {k: plain(v) for k, v in attrs.items() if k not in DESCRIPTIVE}
 
 
+def _hash(text: str) -> str:
+    return hashlib.sha256(f"{text}|store_schema={STORE_SCHEMA}".encode()).hexdigest()[:24]
+
+
 def run_id(identity: Mapping[str, Any]) -> str:
-    """sha256 of the canonical identity (with the store schema), 24 hex digits."""
-    return hashlib.sha256(canonical({**identity, "store_schema": STORE_SCHEMA}).encode()).hexdigest()[:24]
+    """sha256 of the canonical identity and the store schema, 24 hex digits."""
+    return _hash(canonical(identity))
 
 
 def stamp(attrs: Mapping[str, Any]) -> dict[str, Any]:
     """``attrs`` plus ``identity`` (canonical JSON) and ``run_id``, as a run stores them."""
-    ident = identity_of(attrs)
-    return {**attrs, "identity": canonical(ident), "run_id": run_id(ident)}
+    text = canonical(identity_of(attrs))  # encoded once: it is hashed as it is stored
+    return {**attrs, "identity": text, "run_id": _hash(text)}
 
 
 def stored_identity(attrs: Mapping[str, Any]) -> dict[str, Any] | None:

@@ -47,8 +47,10 @@ def run_attrs(method: str, task: Task, budget: Budget, seed: int, config: dict[s
               constraint: Constraint | str | None) -> dict[str, Any]:
     """The attributes that identify a run (``harness.identity``: hashed, checked on resume) and
     describe it. The task's attributes carry every benchmark option that changes a result."""
-    cfg = make_config(method, config)
-    limit = constraint_from(constraint)
+    return _attrs(method, task, budget, seed, make_config(method, config), constraint_from(constraint))
+
+
+def _attrs(method: str, task: Task, budget: Budget, seed: int, cfg: Any, limit: Constraint | None) -> dict[str, Any]:
     return stamp({**task.attrs(), "method": method, "config": dataclasses.asdict(cfg), "seed": int(seed),
                   **budget.as_attrs(), **({"constraint": str(limit)} if limit else {})})
 
@@ -69,7 +71,7 @@ def run_one(method: str, task: Task, budget: Budget, seed: int, path: Path,
     """
     cfg = make_config(method, config)
     limit = constraint_from(constraint)
-    attrs = run_attrs(method, task, budget, seed, config, constraint)
+    attrs = _attrs(method, task, budget, seed, cfg, limit)
     lock = lock or Lockstep()
     status, replay, journal = lock.share(lambda: _on_disk(Path(path), attrs))
     if status == STATUS_COMPLETE:
