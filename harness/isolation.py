@@ -11,24 +11,22 @@ benchmark-factory import (an audit hook refuses them, so ``benchmarks.nb201.make
 with a guessed path). The audit hook is a tripwire, not a sandbox: code calling the C library
 directly (``ctypes``) passes it; only file permissions stop that.
 
-The parent never unpickles what the child sends: messages are JSON plus raw numeric arrays.
+The parent never unpickles what the child sends: messages are JSON plus raw numeric arrays
+(``harness.wire``).
 """
 from __future__ import annotations
 
 import builtins
 import importlib.util
-import json
 import math
 import os
 import pickle
 import pkgutil
 import socket
-import struct
 import subprocess
 import sys
 import traceback
 from collections.abc import Callable
-from dataclasses import fields, is_dataclass
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -39,8 +37,9 @@ from harness import errors
 from harness.config import CACHE_ENV, DATA_ENV
 from harness.constraints import ConstraintError
 from harness.errors import BudgetExhausted, HarnessError
-from harness.protocols import SearchData, SearchSpace, TextData, TrainingTask
+from harness.protocols import SearchSpace, TrainingTask
 from harness.sealed import SealedEvaluator, SpentSoFar
+from harness.wire import QUERY, QUERY_HEAD, VALUE, VALUE_BODY, IsolationError, decode, recv, send
 
 if TYPE_CHECKING:
     from harness.evaluator import MeteredEvaluator
@@ -52,94 +51,7 @@ _BOOT = ("import sys; sys.path[:0] = sys.argv[2:]; from harness.isolation import
 _TABLE_MODULES = ("h5py", "benchmarks.tabular")
 _ERRORS = {c.__name__: c for c in (*(v for v in vars(errors).values()
                                      if isinstance(v, type) and issubclass(v, BaseException)), ConstraintError)}
-_DATA_CLASSES = {"SearchData": SearchData, "TextData": TextData}
 _CALLS = ("evaluate", "charge", "submit", "observe", "feasible", "search_data")
-# one row queried (the hot path) goes as b"Q" + fidelity (NaN: default) + dtype + codes and is answered
-# b"V" + value + the totals spent, packed; everything else is a b"J" message (JSON + arrays)
-_GENERAL, _QUERY, _VALUE = b"J", b"Q", b"V"
-_QUERY_HEAD = struct.Struct("<d4s")
-_VALUE_BODY = struct.Struct("<dqdd")
-
-
-class IsolationError(HarnessError):
-    """An isolated method failed, died, or asked for something that cannot cross processes."""
-
-
-# the wire: one frame of JSON (a 4-byte array count first), then one frame per numeric array
-def _enc(obj: Any, arrays: list[np.ndarray]) -> Any:
-    if obj is None or isinstance(obj, (str, bool, int, float)):
-        return obj
-    if hasattr(obj, "detach") and hasattr(obj, "numpy"):  # a torch tensor (torch is never imported here)
-        obj = obj.detach().cpu().numpy()
-    if isinstance(obj, np.ndarray):
-        if obj.dtype.kind not in "biuf":
-            raise IsolationError(f"cannot send a {obj.dtype} array between processes (numbers only)")
-        arrays.append(np.ascontiguousarray(obj))
-        return {"__a": len(arrays) - 1, "dtype": obj.dtype.str, "shape": list(obj.shape)}
-    if isinstance(obj, np.generic) and obj.dtype.kind in "biuf":
-        return {"__s": obj.item(), "dtype": obj.dtype.str}
-    if isinstance(obj, tuple):
-        return {"__t": [_enc(v, arrays) for v in obj]}
-    if isinstance(obj, list):
-        return [_enc(v, arrays) for v in obj]
-    if isinstance(obj, dict):
-        return {"__d": [[str(k), _enc(v, arrays)] for k, v in obj.items()]}
-    if is_dataclass(obj) and type(obj).__name__ in _DATA_CLASSES:
-        return {"__data": type(obj).__name__, "f": {f.name: _enc(getattr(obj, f.name), arrays) for f in fields(obj)}}
-    raise IsolationError(f"cannot send a {type(obj).__name__} between processes")
-
-
-def _dec(obj: Any, arrays: list[memoryview]) -> Any:
-    if isinstance(obj, list):
-        return [_dec(v, arrays) for v in obj]
-    if not isinstance(obj, dict):
-        return obj
-    if "__a" in obj:
-        dtype = np.dtype(obj["dtype"])
-        if dtype.kind not in "biuf":
-            raise IsolationError(f"refused a {dtype} array from the other process")
-        return np.frombuffer(arrays[int(obj["__a"])], dtype=dtype).reshape(obj["shape"]).copy()
-    if "__s" in obj:
-        dtype = np.dtype(obj["dtype"])
-        if dtype.kind not in "biuf":
-            raise IsolationError(f"refused a {dtype} scalar from the other process")
-        return dtype.type(obj["__s"])
-    if "__t" in obj:
-        return tuple(_dec(v, arrays) for v in obj["__t"])
-    if "__d" in obj:
-        return {str(k): _dec(v, arrays) for k, v in obj["__d"]}
-    if "__data" in obj:
-        cls = _DATA_CLASSES[obj["__data"]]
-        return cls(**{k: _dec(v, arrays) for k, v in obj["f"].items()})
-    raise IsolationError("malformed message from the other process")
-
-
-def _send(conn: Connection, msg: dict[str, Any]) -> None:
-    """One frame: 4-byte header length, the JSON header (the message and its arrays' byte sizes),
-    then the arrays' bytes back to back (one write per message: a query is one round trip)."""
-    arrays: list[np.ndarray] = []
-    body = _enc(msg, arrays)
-    head = json.dumps([body, [a.nbytes for a in arrays]], separators=(",", ":")).encode()
-    conn.send_bytes(b"".join([_GENERAL, struct.pack("<I", len(head)), head, *(a.tobytes() for a in arrays)]))
-
-
-def _recv(conn: Connection, limit: int | None = None) -> dict[str, Any]:
-    return _decode(memoryview(conn.recv_bytes(limit)))
-
-
-def _decode(frame: memoryview) -> dict[str, Any]:
-    if frame[:1] != _GENERAL:
-        raise IsolationError("malformed message from the other process")
-    (n,) = struct.unpack_from("<I", frame, 1)
-    body, sizes = json.loads(bytes(frame[5:5 + n]))
-    arrays, at = [], 5 + n
-    for size in sizes:
-        arrays.append(frame[at:at + int(size)])
-        at += int(size)
-    msg = _dec(body, arrays)
-    if not isinstance(msg, dict):
-        raise IsolationError("malformed message from the other process")
-    return msg
 
 
 # the harness side
@@ -198,7 +110,7 @@ def run_isolated(cls: type, task: Any, rng: np.random.Generator, config: Any, me
         theirs.close()
     conn = Connection(ours.detach())
     try:
-        _send(conn, {"guard": guard, "modules": [*_TABLE_MODULES, *_registry_modules(BENCHMARKS.package)]})
+        send(conn, {"guard": guard, "modules": [*_TABLE_MODULES, *_registry_modules(BENCHMARKS.package)]})
         conn.send_bytes(boot)
         return _serve(conn, meter, name, proc)
     finally:
@@ -241,20 +153,20 @@ def _serve(conn: Connection, meter: MeteredEvaluator, name: str,
             raise IsolationError(f"{name}'s isolated process died (exit code {rc}) after {spent.evals} "
                                  "evaluation(s); what it was charged is recorded and the run resumes "
                                  "when compare runs again") from None
-        if frame[:1] == _QUERY:  # the hot path: one row
+        if frame[:1] == QUERY:  # the hot path: one row
             try:
-                fid, dtype = _QUERY_HEAD.unpack_from(frame, 1)
-                codes = np.frombuffer(frame[1 + _QUERY_HEAD.size:], dtype=_int_dtype(dtype)).copy()
+                fid, dtype = QUERY_HEAD.unpack_from(frame, 1)
+                codes = np.frombuffer(frame[1 + QUERY_HEAD.size:], dtype=_int_dtype(dtype)).copy()
                 value = evaluate(codes, None if math.isnan(fid) else fid)
             except Exception as exc:  # noqa: BLE001 - handed to the method, as in-process
                 forwarded = exc
-                _send(conn, {"raise": exc.__class__.__name__, "msg": str(exc),
+                send(conn, {"raise": exc.__class__.__name__, "msg": str(exc),
                              "spent": [spent.evals, spent.cost_s, spent.epochs]})
                 continue
-            conn.send_bytes(_VALUE + _VALUE_BODY.pack(value, spent.evals, spent.cost_s, spent.epochs))
+            conn.send_bytes(VALUE + VALUE_BODY.pack(value, spent.evals, spent.cost_s, spent.epochs))
             continue
         try:
-            msg = _decode(frame)
+            msg = decode(frame)
         except (IsolationError, ValueError, TypeError, KeyError) as exc:
             _end(proc)
             raise IsolationError(f"{name}'s isolated process sent a malformed message ({exc})") from None
@@ -280,7 +192,7 @@ def _serve(conn: Connection, meter: MeteredEvaluator, name: str,
             forwarded = exc
             reply = {"raise": exc.__class__.__name__, "msg": str(exc)}
         reply["spent"] = [spent.evals, spent.cost_s, spent.epochs]
-        _send(conn, reply)
+        send(conn, reply)
 
 
 # the method's side
@@ -326,11 +238,11 @@ def _remote(conn: Connection, boot: dict[str, Any]) -> SealedEvaluator:
                 and (fidelity is None or (isinstance(fidelity, (int, float)) and not math.isnan(fidelity)))):
             return general(codes, fidelity)
         fid = float("nan") if fidelity is None else float(fidelity)
-        conn.send_bytes(b"".join([_QUERY, _QUERY_HEAD.pack(fid, codes.dtype.str.encode()), codes.tobytes()]))
+        conn.send_bytes(b"".join([QUERY, QUERY_HEAD.pack(fid, codes.dtype.str.encode()), codes.tobytes()]))
         frame = memoryview(conn.recv_bytes())
-        if frame[:1] != _VALUE:
-            return answer(_decode(frame))
-        value, e, c, ep = _VALUE_BODY.unpack_from(frame, 1)
+        if frame[:1] != VALUE:
+            return answer(decode(frame))
+        value, e, c, ep = VALUE_BODY.unpack_from(frame, 1)
         state["spent"] = SpentSoFar(e, c, ep)
         return np.float64(value)
 
@@ -343,8 +255,8 @@ def _remote(conn: Connection, boot: dict[str, Any]) -> SealedEvaluator:
 
     def forward(op: str) -> Callable[..., Any]:
         def call(*args: Any) -> Any:
-            _send(conn, {"op": op, "args": list(args)})
-            return answer(_recv(conn))
+            send(conn, {"op": op, "args": list(args)})
+            return answer(recv(conn))
         return call
 
     general = forward("evaluate")
@@ -363,7 +275,7 @@ def _remote(conn: Connection, boot: dict[str, Any]) -> SealedEvaluator:
 def child_main(fd: int) -> None:
     """The isolated process: guard itself, build the method, search, report how it ended."""
     conn = Connection(fd)
-    first = _recv(conn)
+    first = recv(conn)
     _guard(list(first["guard"]), list(first["modules"]))
     ended, attrs = "method", None
     try:
@@ -378,12 +290,12 @@ def child_main(fd: int) -> None:
             ended = "budget"
         hook = getattr(method, "report_attrs", None)
         attrs = hook() if callable(hook) else None
-        _send(conn, {"op": "done", "ended": ended, "attrs": attrs})
+        send(conn, {"op": "done", "ended": ended, "attrs": attrs})
     except BaseException as exc:  # noqa: BLE001 - reported to the parent in one line, traceback here
         if not isinstance(exc, HarnessError):
             traceback.print_exc()
         try:
-            _send(conn, {"op": "failed", "kind": exc.__class__.__name__, "msg": str(exc)})
+            send(conn, {"op": "failed", "kind": exc.__class__.__name__, "msg": str(exc)})
         except OSError:
             pass
     finally:
