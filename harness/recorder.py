@@ -36,6 +36,10 @@ STATUS_RUNNING, STATUS_COMPLETE = "running", "complete"
 JOURNAL_SUFFIX = ".journal"
 
 
+class PackFileError(DataError):
+    """A pack was given where one run's file was expected (its runs are read with ``read_pack``)."""
+
+
 def journal_path(path: str | os.PathLike) -> Path:
     """Where the run that will end as ``path`` keeps its journal while it runs."""
     return Path(path).with_suffix(JOURNAL_SUFFIX)
@@ -80,7 +84,7 @@ def read_trajectory(path: str | os.PathLike) -> Trajectory:
     try:
         with h5py.File(path, "r", locking=False) as f:
             if is_pack(f):
-                raise DataError(f"{path}: a pack of several runs; name one as {path}/seed-<s>")
+                raise PackFileError(f"{path}: a pack of several runs; name one as {path}/seed-<s>")
             if f.attrs.get("schema") != "nas-harness-trajectory":
                 raise DataError(f"{path}: not a nas-harness trajectory file")
             attrs = {k: py(v) for k, v in f.attrs.items()}

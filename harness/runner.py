@@ -39,10 +39,6 @@ def make_config(method: str, overrides: dict[str, Any] | None, where: str | None
     return cls.Config(**values)
 
 
-def run_path(out: Path, benchmark: str, dataset: str, method: str, seed: int) -> Path:
-    return run_file(out, benchmark, dataset, method, seed)
-
-
 def run_attrs(method: str, task: Task, budget: Budget, seed: int, config: dict[str, Any] | None,
               constraint: Constraint | str | None) -> dict[str, Any]:
     """The attributes that identify a run (``harness.identity``: hashed, checked on resume) and
@@ -225,12 +221,12 @@ def _work_chunk(spec: CompareSpec, tasks: dict[str, Task], jobs: list[tuple[str,
     torchrun: the other ranks write nothing)."""
     sink = PackWriter() if lock is None or lock.main else None
     out = []
-    folders: dict[tuple[str, str], Path] = {}  # run_path's folder, built once per (dataset, method)
+    folders: dict[tuple[str, str], Path] = {}  # run_file's folder, built once per (dataset, method)
     try:
         for ds, m, s in jobs:
             folder = folders.get((ds, m))
             if folder is None:
-                folder = folders[(ds, m)] = run_path(spec.out, spec.benchmark, ds, m, s).parent
+                folder = folders[(ds, m)] = run_file(spec.out, spec.benchmark, ds, m, s).parent
             out.append(run_one(m, tasks[ds], spec.budget_for(ds), s, folder / f"seed-{s}.h5",
                                spec.method_configs.get(m), spec.constraint, sink=sink, lock=lock, isolate=spec.isolate))
     finally:

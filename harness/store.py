@@ -24,13 +24,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
 
-import h5py
-
 from harness.atomic import remove_parts
 from harness.errors import DataError, HarnessError
 from harness.journal import JournalContents, read_journal
 from harness.packs import read_pack
-from harness.recorder import JOURNAL_SUFFIX, STATUS_COMPLETE, STATUS_RUNNING, read_trajectory
+from harness.recorder import JOURNAL_SUFFIX, STATUS_COMPLETE, STATUS_RUNNING, PackFileError, read_trajectory
 from harness.trajectory import Trajectory
 
 log = logging.getLogger(__name__)
@@ -99,14 +97,10 @@ def read_artifact(path: Path) -> list[StoredRun]:
         traj = contents.trajectory
         traj.attrs["status"] = STATUS_RUNNING  # whatever its header says: a journal is a run in progress
         return [StoredRun(str(path), STATUS_RUNNING, traj, contents)]
-    try:
-        with h5py.File(path, "r", locking=False) as f:
-            schema = f.attrs.get("schema")
-    except OSError as exc:
-        raise DataError(f"{path}: unreadable HDF5 file ({exc.__class__.__name__}: {exc})") from None
-    if schema == "nas-harness-pack":
+    try:  # one open for a run file (most files of a training study); a pack is opened again as such
+        traj = read_trajectory(path)
+    except PackFileError:
         return [StoredRun(loc, str(t.attrs.get("status", STATUS_COMPLETE)), t) for loc, t in read_pack(path)]
-    traj = read_trajectory(path)
     return [StoredRun(str(path), str(traj.attrs.get("status", STATUS_RUNNING)), traj)]
 
 

@@ -75,7 +75,8 @@ def test_a_training_option_is_part_of_the_identity(tmp_path):
     """A stored nb201-train run with C=4 is not reused by a study asking for C=8 (no training needed:
     the store is checked before any work)."""
     pytest.importorskip("torch")
-    from harness.runner import CompareSpec, compare, run_attrs, run_path
+    from harness.runner import CompareSpec, compare, run_attrs
+    from harness.store import run_file
 
     def spec(c):
         return CompareSpec(benchmark="nb201-train", datasets=("digits",), methods=("random_search",), seeds=(0,),
@@ -87,7 +88,7 @@ def test_a_training_option_is_part_of_the_identity(tmp_path):
     s4 = spec(4)
     task = make_tasks(s4)["digits"]
     attrs = run_attrs("random_search", task, s4.budget, 0, None, None)
-    rec = Recorder(run_path(s4.out, "nb201-train", "digits", "random_search", 0), task.space.n_dims, attrs)
+    rec = Recorder(run_file(s4.out, "nb201-train", "digits", "random_search", 0), task.space.n_dims, attrs)
     rec.close(complete=True)
     assert compare(s4)[0]["skipped"]  # the same run: reused
     with pytest.raises(ResumeError, match="net") as e:
