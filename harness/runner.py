@@ -78,7 +78,7 @@ def run_one(method: str, task: Task, budget: Budget, seed: int, path: Path,
     else:
         recorder = ShadowRecorder(Path(path), task.space.n_dims, attrs, existing=replay)
     evaluator = MeteredEvaluator(task, budget, recorder, replay=replay, constraint=limit,
-                                 agree=lock.floats if lock.active else None)
+                                 agree=lock.floats if lock.active else None, seed=seed)
     rng = stream(seed, "method", method)
     try:
         if isolate:  # the method in a process of its own, over a pipe (harness/isolation.py)

@@ -1,0 +1,1 @@
+"""Surrogate benchmarks: fitted models answering queries in place of a table or of training (docs/surrogates.md)."""
