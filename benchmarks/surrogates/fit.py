@@ -48,7 +48,7 @@ class FitSettings:
     eta: float = 0.08
     holdout: float = 0.15   # fraction for the test split, and again for the calibration split
     seed: int = 0
-    threads: int = 2
+    threads: int = 1  # OpenMP threads spin against each other on a shared machine: one is faster there
 
 
 def _split(n: int, frac: float, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from benchmarks.surrogates.features import encode
+from benchmarks.surrogates.forest import Forest
 from harness.atomic import atomic_path
 from harness.errors import DataError
 
@@ -38,26 +39,21 @@ def xgboost():  # -> module
 
 @dataclass
 class Ensemble:
-    """Members of one target and its calibration."""
+    """Members of one target (XGBoost's own bytes, and the same trees as numpy arrays) and its calibration."""
 
     raw: list[bytes]
     scale: float = 1.0
     floor: float = 0.0
-    _boosters: list[Any] = field(default_factory=list, repr=False)
+    _forest: Forest | None = field(default=None, repr=False)
 
-    def boosters(self) -> list[Any]:
-        if not self._boosters:
-            xgb = xgboost()
-            for blob in self.raw:
-                b = xgb.Booster()
-                b.load_model(bytearray(blob))
-                b.set_param({"nthread": 1})  # predictions in one thread: the same sums everywhere
-                self._boosters.append(b)
-        return self._boosters
+    def forest(self) -> Forest:
+        if self._forest is None:
+            self._forest = Forest.from_raw(self.raw)
+        return self._forest
 
     def spread(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(mean, uncalibrated members' std) for inputs ``x``."""
-        preds = np.stack([b.inplace_predict(x) for b in self.boosters()]).astype(np.float64)
+        preds = self.forest().members(x)
         return preds.mean(axis=0), preds.std(axis=0)
 
     def predict(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -69,17 +65,30 @@ class Ensemble:
 class SurrogateModel:
     """A fitted surrogate: ``predict(codes)`` -> {target: (mean, std)} over the targets it holds."""
 
+    MEMO_ROWS = 200_000  # predictions kept per architecture (they do not change; noise is added later)
+
     def __init__(self, manifest: dict[str, Any], targets: dict[str, Ensemble], sha256: str = "") -> None:
         self.manifest, self.targets, self.sha256 = manifest, targets, sha256
         self.space_name: str = manifest["space"]
+        self._memo: dict[bytes, np.ndarray] = {}
 
     @property
     def fidelity(self) -> float:
         return float(self.manifest.get("fidelity", 1.0))
 
     def predict(self, codes: np.ndarray) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-        x = encode(self.space_name, codes)
-        return {name: ens.predict(x) for name, ens in self.targets.items()}
+        codes = np.atleast_2d(np.asarray(codes))
+        keys = [r.tobytes() for r in codes.astype(np.int16)]
+        todo = [i for i, k in enumerate(keys) if k not in self._memo]
+        if todo:
+            x = encode(self.space_name, codes[todo])
+            got = np.stack([np.stack(ens.predict(x)) for ens in self.targets.values()])  # (targets, 2, rows)
+            if len(self._memo) + len(todo) > self.MEMO_ROWS:
+                self._memo.clear()
+            for j, i in enumerate(todo):
+                self._memo[keys[i]] = got[:, :, j]
+        table = np.stack([self._memo[k] for k in keys], axis=-1)
+        return {name: (table[t, 0], table[t, 1]) for t, name in enumerate(self.targets)}
 
     def save(self, path: str | Path) -> Path:
         """Write the file whole (temporary name, fsync, rename); returns its path."""
@@ -94,6 +103,9 @@ class SurrogateModel:
             for name, ens in self.targets.items():
                 for k, blob in enumerate(ens.raw):
                     z.writestr(zipfile.ZipInfo(f"members/{name}-{k}.ubj", (1980, 1, 1, 0, 0, 0)), bytes(blob))
+                arrays = io.BytesIO()
+                np.savez(arrays, **ens.forest().arrays())
+                z.writestr(zipfile.ZipInfo(f"forest/{name}.npz", (1980, 1, 1, 0, 0, 0)), arrays.getvalue())
         path.parent.mkdir(parents=True, exist_ok=True)
         with atomic_path(path) as part:
             part.write_bytes(buf.getvalue())
@@ -115,9 +127,14 @@ def load(path: str | Path) -> SurrogateModel:
             if int(manifest.get("format_version", -1)) > FORMAT_VERSION:
                 raise DataError(f"{path} has surrogate format {manifest['format_version']}, newer than this "
                                 f"nas-harness reads ({FORMAT_VERSION})")
-            targets = {n: Ensemble([z.read(f"members/{n}-{k}.ubj") for k in range(int(t["members"]))],
-                                   float(t["scale"]), float(t["floor"]))
-                       for n, t in manifest["targets"].items()}
+            targets = {}
+            for n, t in manifest["targets"].items():
+                forest = None
+                if f"forest/{n}.npz" in z.namelist():  # the trees as arrays: no XGBoost needed to predict
+                    with np.load(io.BytesIO(z.read(f"forest/{n}.npz"))) as f:
+                        forest = Forest.from_arrays({k: f[k] for k in Forest.ARRAYS})
+                targets[n] = Ensemble([z.read(f"members/{n}-{k}.ubj") for k in range(int(t["members"]))],
+                                      float(t["scale"]), float(t["floor"]), forest)
     except (zipfile.BadZipFile, KeyError, ValueError, json.JSONDecodeError) as exc:
         raise DataError(f"{path} is not a readable surrogate file ({type(exc).__name__}: {exc})") from None
     return SurrogateModel(manifest, targets, hashlib.sha256(data).hexdigest())
