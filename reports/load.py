@@ -27,7 +27,8 @@ from reports.predictor_quality import declared, quality_of
 
 log = logging.getLogger(__name__)
 
-PROVENANCE_ATTRS = ("package_version", "data_sha256", "protocol")
+PROVENANCE_ATTRS = ("package_version", "data_sha256", "protocol",
+                    "surrogate", "surrogate_version", "training_sha256", "noise")  # surrogate benchmarks
 
 
 class IncompatibleRunsError(HarnessError):

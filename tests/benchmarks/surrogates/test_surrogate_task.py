@@ -88,6 +88,10 @@ def test_a_noisy_study_killed_at_every_write_resumes_identical(tiny_surrogate, t
     compare(spec(tmp_path / "ref"))
     ref = _runs(tmp_path / "ref")
     assert len(ref) == 2
+    from reports.load import load_runs
+
+    prov = load_runs(tmp_path / "ref").provenance()  # the report names the surrogate, its version and noise
+    assert prov["noise"] == ["surrogate"] and prov["surrogate_version"] and prov["training_sha256"]
     assert _every_kill(lambda n: spec(tmp_path / f"k{n}"), ref) >= 2
 
 
