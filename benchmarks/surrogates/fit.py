@@ -15,7 +15,8 @@ from typing import Any
 import numpy as np
 
 from benchmarks.surrogates.features import encode
-from benchmarks.surrogates.model import Ensemble, SurrogateModel, xgboost
+from benchmarks.surrogates.libs import xgboost
+from benchmarks.surrogates.model import Ensemble, SurrogateModel
 from harness import __version__
 from harness.atomic import array_digest
 from harness.errors import DataError

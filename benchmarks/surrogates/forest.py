@@ -76,7 +76,7 @@ class Forest:
     @classmethod
     def from_raw(cls, blobs: list[bytes]) -> "Forest":
         """From XGBoost models saved as UBJSON or JSON bytes."""
-        from benchmarks.surrogates.model import xgboost
+        from benchmarks.surrogates.libs import xgboost
 
         xgb = xgboost()
         models = []

@@ -28,15 +28,6 @@ FORMAT_VERSION = 1
 TARGETS = ("val", "cost_s", "report_valid", "report_test")
 
 
-def xgboost():  # -> module
-    """XGBoost, imported on first use (the ``surrogate`` extra)."""
-    try:
-        import xgboost as xgb
-    except ImportError:
-        raise DataError("surrogates need xgboost: pip install -e '.[surrogate]'") from None
-    return xgb
-
-
 @dataclass
 class Ensemble:
     """Members of one target (XGBoost's own bytes, and the same trees as numpy arrays) and its calibration."""

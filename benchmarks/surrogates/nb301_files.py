@@ -37,22 +37,12 @@ class _Unpickler(pickle.Unpickler):
 
 def load_member(path: Path) -> Any:
     """One pickled booster; a refused or unreadable pickle is one line naming the file."""
-    if "xgboost" not in _modules():
-        from benchmarks.surrogates.model import xgboost
-
-        xgboost()
     try:
         with open(path, "rb") as f:
             return _Unpickler(f).load()
     except (pickle.UnpicklingError, EOFError, AttributeError, ImportError, ValueError, TypeError) as exc:
         raise DataError(f"{path}: cannot read this booster with today's libraries "
                         f"({type(exc).__name__}: {exc})") from None
-
-
-def _modules() -> set[str]:
-    import sys
-
-    return set(sys.modules)
 
 
 class EnsembleDir:
