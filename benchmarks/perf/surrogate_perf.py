@@ -1,9 +1,9 @@
 """Queries per second of each surrogate adapter, batched and one at a time (noisy policy, fresh
 architectures, so every query is predicted; repeated architectures are answered from a memo).
 
-Usage: python benchmarks/perf/surrogate_perf.py [--data NB201_DIR] [--surrogate FILE] [--nb301 DIR]
+Usage: python benchmarks/perf/surrogate_perf.py [--data NB201_DIR] [--surrogate FILE] [--nb301 DIR] [--yahpo DIR]
   --surrogate: a file from `surrogate fit` (default: fit a 3 x 100-tree one on the NB201 table)
-  --nb301: NAS-Bench-301 v1.0's unzipped models (skipped when absent)
+  --nb301: NAS-Bench-301 v1.0's unzipped models; --yahpo: YAHPO Gym's data folder (each skipped when absent)
 """
 from __future__ import annotations
 
@@ -52,6 +52,7 @@ def main() -> None:
     ap.add_argument("--data")
     ap.add_argument("--surrogate")
     ap.add_argument("--nb301")
+    ap.add_argument("--yahpo")
     ap.add_argument("--cache", default=tempfile.mkdtemp())
     args = ap.parse_args()
     root = data_dir(args.data)
@@ -72,6 +73,12 @@ def main() -> None:
         measure("nb301 (v1.0 files)", nb301.make("cifar10", data=args.nb301, noise="surrogate"), n_one=100)
     else:
         print("nb301 (v1.0 files)           skipped: pass --nb301 DIR", flush=True)
+    if args.yahpo:
+        from benchmarks import yahpo_nb301
+
+        measure("yahpo-nb301 (onnx)", yahpo_nb301.make("cifar10", data=args.yahpo), n_one=100)
+    else:
+        print("yahpo-nb301 (onnx)           skipped: pass --yahpo DIR", flush=True)
 
 
 if __name__ == "__main__":
