@@ -44,7 +44,9 @@ class FittedPredictor:
                                      f"by nas-harness {m.get('package_version')}",
                 "data_sha256": self.model.sha256, "training_sha256": m.get("training_sha256", ""),
                 "protocol": f"surrogate of: {m.get('protocol', '?')}; report = mean predictions "
-                            f"({'report_valid/report_test' if 'report_test' in self.model.targets else 'val'})"}
+                            f"({'report_valid/report_test' if 'report_test' in self.model.targets else 'val'})",
+                **({"partial_cells": "in the training data" if m["partial_cells"] else
+                    "extrapolated: the training data hold full cells only"} if "partial_cells" in m else {})}
 
 
 @BENCHMARKS.register("surrogate")

@@ -129,5 +129,9 @@ def fit(data: TrainingData, settings: FitSettings = FitSettings(), progress: Any
                 "training_sha256": data.fingerprint(), "package_version": __version__,
                 "heldout": {n: {k: v for k, v in t.items() if k in ("spearman", "kendall_tau", "coverage", "rmse", "n")}
                             for n, t in report["targets"].items()}}
+    if data.space == "darts":  # PNAS asks partial cells: say whether the model ever saw one
+        from benchmarks.spaces.darts import DartsSpace
+
+        manifest["partial_cells"] = bool((DartsSpace.n_nodes(data.codes) < 4).any())
     report["training_sha256"] = manifest["training_sha256"]
     return SurrogateModel(manifest, targets), report
