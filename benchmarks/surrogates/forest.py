@@ -33,6 +33,21 @@ class Forest:
         self._finish()
         return self
 
+    @classmethod
+    def concat(cls, forests: list["Forest"]) -> "Forest":
+        """One forest holding the members of all ``forests`` in order (one walk answers every target)."""
+        parts: dict[str, list[np.ndarray]] = {k: [] for k in cls.ARRAYS}
+        nodes = members = 0
+        for f in forests:
+            for k in ("feat", "thr", "value", "base"):
+                parts[k].append(getattr(f, k))
+            for k in ("left", "right", "roots"):
+                parts[k].append(getattr(f, k) + nodes)
+            parts["member_of"].append(f.member_of + members)
+            nodes += len(f.feat)
+            members += f.n_members
+        return cls.from_arrays({k: np.concatenate(v) for k, v in parts.items()})
+
     def arrays(self) -> dict[str, np.ndarray]:
         return {name: getattr(self, name) for name in self.ARRAYS}
 

@@ -62,6 +62,7 @@ class SurrogateModel:
         self.manifest, self.targets, self.sha256 = manifest, targets, sha256
         self.space_name: str = manifest["space"]
         self._memo: dict[bytes, np.ndarray] = {}
+        self._joint: Forest | None = None  # every target's members in one forest
 
     @property
     def fidelity(self) -> float:
@@ -72,14 +73,26 @@ class SurrogateModel:
         keys = [r.tobytes() for r in codes.astype(np.int16)]
         todo = [i for i, k in enumerate(keys) if k not in self._memo]
         if todo:
-            x = encode(self.space_name, codes[todo])
-            got = np.stack([np.stack(ens.predict(x)) for ens in self.targets.values()])  # (targets, 2, rows)
+            got = self._predict_all(encode(self.space_name, codes[todo]))  # (targets, 2, rows)
             if len(self._memo) + len(todo) > self.MEMO_ROWS:
                 self._memo.clear()
             for j, i in enumerate(todo):
                 self._memo[keys[i]] = got[:, :, j]
         table = np.stack([self._memo[k] for k in keys], axis=-1)
         return {name: (table[t, 0], table[t, 1]) for t, name in enumerate(self.targets)}
+
+    def _predict_all(self, x: np.ndarray) -> np.ndarray:
+        ens = list(self.targets.values())
+        if self._joint is None:
+            self._joint = Forest.concat([e.forest() for e in ens])
+        preds = self._joint.members(x)
+        out, start = [], 0
+        for e in ens:
+            p = preds[start:start + e.forest().n_members]
+            start += e.forest().n_members
+            mean, spread = p.mean(axis=0), p.std(axis=0)
+            out.append((mean, np.sqrt((e.scale * spread) ** 2 + e.floor ** 2)))
+        return np.asarray(out)
 
     def save(self, path: str | Path) -> Path:
         """Write the file whole (temporary name, fsync, rename); returns its path."""
