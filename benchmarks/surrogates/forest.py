@@ -111,9 +111,17 @@ class Forest:
             idx = np.unique(np.concatenate([self.left[idx], self.right[idx]]))
             depth += 1
 
+    CELLS = 1 << 19  # rows x trees walked at once: large batches go in pieces that stay in cache
+
     def members(self, x: np.ndarray) -> np.ndarray:
         """(n_members, n_rows) predictions for float32 inputs ``x`` (n_rows, n_features)."""
         x = np.asarray(x, np.float32)
+        step = max(1, self.CELLS // len(self.roots))
+        if len(x) > step:
+            return np.concatenate([self._members(x[i:i + step]) for i in range(0, len(x), step)], axis=1)
+        return self._members(x)
+
+    def _members(self, x: np.ndarray) -> np.ndarray:
         rows = np.arange(len(x))[:, None]
         idx = np.broadcast_to(self.roots, (len(x), len(self.roots))).copy()
         for _ in range(self._depth):
