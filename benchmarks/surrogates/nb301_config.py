@@ -50,7 +50,8 @@ def arch_config(codes: np.ndarray) -> dict[str, str]:
         for node in range(4):
             (op_a, src_a), (op_b, src_b) = c[ci, node]
             if op_a == 0 or op_b == 0:
-                raise DataError("NAS-Bench-301 holds full cells only (4 nodes each)")
+                raise DataError("NAS-Bench-301's models answer full cells only (4 nodes each), not the partial "
+                                "cells PNAS grows: run PNAS on nb301-mini or a surrogate fitted on partial cells")
             for op, src in ((op_a, src_a), (op_b, src_b)):
                 out[f"{PREFIX}edge_{cell}_{_EDGE_START[node] + int(src)}"] = OPS[int(op)]
             if node:
