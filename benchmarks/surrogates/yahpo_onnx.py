@@ -31,7 +31,7 @@ def onnxruntime() -> Any:
     try:
         import onnxruntime as ort
     except ImportError:
-        raise DataError("YAHPO surrogates need onnxruntime: pip install onnxruntime") from None
+        raise DataError("YAHPO surrogates need onnxruntime: pip install -e '.[surrogate]'") from None
     return ort
 
 
