@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 import dataclasses
-import functools
 import logging
+import os
+import socket
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,7 +21,7 @@ from harness.journal import JournalContents, read_journal
 from harness.lockstep import Lockstep, is_ddp_capable
 from harness.options import accepts_more, config_specs, factory_specs, validate
 from harness.packs import PackWriter
-from harness.protocols import Task
+from harness.protocols import Executor, Task
 from harness.recorder import STATUS_COMPLETE, Recorder, ShadowRecorder, journal_path, read_trajectory
 from harness.registry import BENCHMARKS, EXECUTORS, METHODS
 from harness.sealed import method_attrs, seal
@@ -165,6 +166,7 @@ class CompareSpec:
     executor: str = "local"        # where the chunks run (harness/executors/)
     dataset_budgets: dict[str, Budget] = field(default_factory=dict)  # e.g. NATS-Bench's per-dataset budgets
     isolate: bool = False          # each method in a process of its own (harness/isolation.py)
+    executor_options: dict[str, Any] = field(default_factory=dict)  # e.g. ray's address (the executor's keywords)
 
     def budget_for(self, dataset: str) -> Budget:
         """The budget of every run on ``dataset``."""
@@ -196,7 +198,8 @@ class CompareSpec:
         for m in self.methods:
             METHODS.get(m)  # unknown names fail before any work
         factory = BENCHMARKS.get(self.benchmark)
-        EXECUTORS.get(self.executor)
+        executor_options = validate(executor_specs(self.executor), self.executor_options,
+                                    f"{self.executor} executor option {{}}")
         stray = sorted(set(self.method_configs) - set(self.methods))
         if stray:
             raise HarnessError(f"options given for {', '.join(stray)}, not among the methods "
@@ -209,30 +212,115 @@ class CompareSpec:
                            open_ended=accepts_more(factory))
         object.__setattr__(self, "method_configs", configs)  # frozen: store the coerced values once
         object.__setattr__(self, "benchmark_options", options)
+        object.__setattr__(self, "executor_options", executor_options)
 
 
 def _jobs(spec: CompareSpec) -> list[tuple[str, str, int]]:
     return [(ds, m, s) for ds in spec.datasets for m in spec.methods for s in spec.seeds]
 
 
-def _work_chunk(spec: CompareSpec, tasks: dict[str, Task], jobs: list[tuple[str, str, int]],
-                lock: Lockstep | None = None) -> list[dict[str, Any]]:
-    """Run a chunk of jobs; finished in-memory runs go to this process's own packs (rank 0's under
-    torchrun: the other ranks write nothing)."""
-    sink = PackWriter() if lock is None or lock.main else None
-    out = []
-    folders: dict[tuple[str, str], Path] = {}  # run_file's folder, built once per (dataset, method)
-    try:
-        for ds, m, s in jobs:
-            folder = folders.get((ds, m))
-            if folder is None:
-                folder = folders[(ds, m)] = run_file(spec.out, spec.benchmark, ds, m, s).parent
-            out.append(run_one(m, tasks[ds], spec.budget_for(ds), s, folder / f"seed-{s}.h5",
-                               spec.method_configs.get(m), spec.constraint, sink=sink, lock=lock, isolate=spec.isolate))
-    finally:
-        if sink is not None:
-            sink.close()  # finished runs reach disk even when a later run fails
-    return out
+class ChunkResult:
+    """What a chunk sends back to the driver: its runs' summaries and the finished in-memory runs to
+    pack (pending locator, slot folder, trajectory), and the error that stopped it, if one did (the
+    runs finished before it are still stored). Plain data, so it travels between processes and hosts."""
+
+    def __init__(self, summaries: list[dict[str, Any]], finished: list[tuple[str, str, Trajectory]],
+                 error: BaseException | None = None, worker: str = "") -> None:
+        self.summaries, self.finished, self.error, self.worker = summaries, finished, error, worker
+
+
+class _Collect:
+    """The sink of a chunk's finished in-memory runs: kept for the driver, which alone writes packs."""
+
+    def __init__(self) -> None:
+        self.finished: list[tuple[str, str, Trajectory]] = []
+
+    def add(self, directory: Path, traj: Trajectory) -> str:
+        pending = f"<pending {len(self.finished)}>"
+        self.finished.append((pending, str(directory), traj))
+        return pending
+
+
+class ChunkWork:
+    """Runs one chunk of (dataset, method, seed) jobs where an executor puts it and returns a
+    ``ChunkResult``. Picklable: pickled with its tasks it needs nothing on the worker's disk
+    (``portable()``); without them (``portable(tasks=False)``) the worker builds them from the spec's
+    data and cache. Lockstep (torchrun) work stays in its process and is never pickled."""
+
+    def __init__(self, spec: CompareSpec, tasks: dict[str, Task] | None, lock: Lockstep | None = None) -> None:
+        self.spec, self._tasks, self.lock = spec, tasks, lock
+
+    def portable(self, tasks: bool = True) -> "ChunkWork":
+        return ChunkWork(self.spec, self.tasks() if tasks else None)
+
+    def tasks(self) -> dict[str, Task]:
+        if self._tasks is None:
+            self._tasks = make_tasks(self.spec)
+        return self._tasks
+
+    def __getstate__(self) -> dict[str, Any]:
+        if self.lock is not None:
+            raise HarnessError("lockstep work runs in its own process and cannot be shipped")
+        return {"spec": self.spec, "_tasks": self._tasks, "lock": None}
+
+    def resources(self) -> dict[str, float]:
+        """What one chunk needs of a worker: the tasks' own ``resources`` attribute when one declares
+        it, else one CPU (tables, surrogates) or one CPU and one GPU (measured training)."""
+        need: dict[str, float] = {"num_cpus": 1.0}
+        for task in self.tasks().values():
+            declared = getattr(task, "resources", None)
+            if declared is None:
+                declared = {"num_cpus": 1.0, **({"num_gpus": 1.0} if task.attrs().get("cost_unit") == "measured_s"
+                                                else {})}
+            for k, v in dict(declared).items():
+                need[k] = max(need.get(k, 0.0), float(v))
+        return need
+
+    def __call__(self, jobs: list[tuple[str, str, int]]) -> ChunkResult:
+        spec, tasks, lock = self.spec, self.tasks(), self.lock
+        sink = _Collect() if lock is None or lock.main else None  # the other ranks write nothing
+        out: list[dict[str, Any]] = []
+        folders: dict[tuple[str, str], Path] = {}  # run_file's folder, built once per (dataset, method)
+        error: BaseException | None = None
+        try:
+            for ds, m, s in jobs:
+                folder = folders.get((ds, m))
+                if folder is None:
+                    folder = folders[(ds, m)] = run_file(spec.out, spec.benchmark, ds, m, s).parent
+                out.append(run_one(m, tasks[ds], spec.budget_for(ds), s, folder / f"seed-{s}.h5",
+                                   spec.method_configs.get(m), spec.constraint, sink=sink, lock=lock,
+                                   isolate=spec.isolate))
+        except Exception as exc:  # the runs finished before it still reach the store
+            error = exc
+        return ChunkResult(out, sink.finished if sink is not None else [], error,
+                           f"{socket.gethostname()}:{os.getpid()}")
+
+
+def store_chunk(result: ChunkResult) -> list[dict[str, Any]]:
+    """The driver's half of a chunk: write its finished runs as one pack per slot folder (the driver
+    is the store's one writer), then raise the chunk's error, if any; returns its summaries."""
+    if not isinstance(result, ChunkResult):
+        raise HarnessError(f"an executor returned {type(result).__name__}, not the chunk's result")
+    written: dict[str, str] = {}
+    if result.finished:
+        writer = PackWriter()
+        for pending, directory, traj in result.finished:
+            written[pending] = writer.add(Path(directory), traj)
+        writer.close()
+    if result.error is not None:
+        raise result.error
+    return [{**r, "path": written.get(r["path"], r["path"])} for r in result.summaries]
+
+
+def executor_specs(name: str) -> dict[str, Any]:
+    """An executor's keyword options (after ``workers``), from its signature, as for benchmarks."""
+    factory = EXECUTORS.get(name)
+    return factory_specs(factory.__init__ if isinstance(factory, type) else factory, skip=("workers",))
+
+
+def make_executor(spec: CompareSpec) -> Executor:
+    """The spec's executor with its options (``--address``, ``--executor-option``)."""
+    return EXECUTORS.get(spec.executor)(spec.workers, **spec.executor_options)
 
 
 def make_tasks(spec: CompareSpec) -> dict[str, Task]:
@@ -289,30 +377,35 @@ def _role(spec: CompareSpec) -> tuple[bool, Lockstep | None]:
     return True, lock
 
 
-def compare(spec: CompareSpec, progress: Callable[[Iterable[Any], int], Iterator[Any]] | None = None) -> list[dict[str, Any]]:
+def compare(spec: CompareSpec, progress: Callable[[Iterable[Any], int], Iterator[Any]] | None = None,
+            executor: Executor | None = None) -> list[dict[str, Any]]:
     """Run every (dataset, method, seed) under the same budget; returns one summary per run.
 
     Finished runs already in packs are skipped; the rest run in chunks of one (dataset, method) on
     the spec's executor, each chunk writing its finished runs to packs of its own (one writer per
     file). Under torchrun with a DDP benchmark every rank runs the same jobs in order, in one process
     (rank 0 decides which are done and alone writes and reports progress); with any other benchmark
-    rank 0 runs the study alone and the other ranks return [] at once.
+    rank 0 runs the study alone and the other ranks return [] at once. ``executor`` overrides the
+    spec's (an instance, e.g. one a test wraps).
     """
     takes_part, lock = _role(spec)
     if not takes_part:
         return []
     if lock is not None and not lock.main:
-        return _compare(spec, progress, lock)
+        return _compare(spec, progress, lock, executor)
     with StudyLock(spec.out):  # one writer per store; a second compare stops at once
-        return _compare(spec, progress, lock)
+        return _compare(spec, progress, lock, executor)
 
 
 def _compare(spec: CompareSpec, progress: Callable[[Iterable[Any], int], Iterator[Any]] | None,
-             lock: Lockstep | None) -> list[dict[str, Any]]:
+             lock: Lockstep | None, executor: Executor | None) -> list[dict[str, Any]]:
     tasks = make_tasks(spec)
     jobs = _jobs(spec)
     done, todo = (lock or Lockstep()).share(lambda: _split_done(spec, tasks, jobs))
-    size = max(1, min(250, len(todo) // max(1, spec.workers * 4)))
+    if lock is None:
+        executor = executor or make_executor(spec)
+    cap = int(getattr(executor, "max_chunk", 250) or 250)  # e.g. `gpus`: one run per chunk
+    size = max(1, min(cap, len(todo) // max(1, spec.workers * 4)))
     chunks: list[list[tuple[str, str, int]]] = []
     for job in todo:  # chunks never mix (dataset, method): one pack per chunk
         if not chunks or len(chunks[-1]) >= size or chunks[-1][-1][:2] != job[:2]:
@@ -320,15 +413,16 @@ def _compare(spec: CompareSpec, progress: Callable[[Iterable[Any], int], Iterato
         chunks[-1].append(job)
     wrap = progress if progress is not None and (lock is None or lock.main) else (lambda it, n: iter(it))
 
-    def flat(results: Iterable[list[dict[str, Any]]]) -> Iterator[dict[str, Any]]:
+    def flat(results: Iterable[ChunkResult]) -> Iterator[dict[str, Any]]:
         yield from done
-        for chunk in results:
-            yield from chunk
+        for result in results:  # a failed chunk stores its finished runs, then stops the study
+            yield from store_chunk(result)
 
+    work = ChunkWork(spec, tasks, lock)
     if lock is not None:  # every rank runs every chunk, in order, in this process
-        finished: Iterable[list[dict[str, Any]]] = (_work_chunk(spec, tasks, c, lock) for c in chunks)
+        finished: Iterable[ChunkResult] = (work(c) for c in chunks)
     else:
-        finished = EXECUTORS.get(spec.executor)(spec.workers).map(functools.partial(_work_chunk, spec, tasks), chunks)
+        finished = executor.map(work, chunks)
     results = list(wrap(flat(finished), len(jobs)))
     order = {j: i for i, j in enumerate(jobs)}
     return sorted(results, key=lambda r: order[(r["dataset"], r["method"], r["seed"])])
