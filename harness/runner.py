@@ -26,6 +26,7 @@ from harness.recorder import STATUS_COMPLETE, Recorder, ShadowRecorder, journal_
 from harness.registry import BENCHMARKS, EXECUTORS, METHODS
 from harness.sealed import method_attrs, seal
 from harness.seeding import stream
+from harness.simclock import is_async, run_async
 from harness.store import StudyLock, best_of, move_aside, run_file, slot_runs
 from harness.trajectory import KIND_CHARGE, Trajectory, final_incumbent
 
@@ -41,21 +42,23 @@ def make_config(method: str, overrides: dict[str, Any] | None, where: str | None
 
 
 def run_attrs(method: str, task: Task, budget: Budget, seed: int, config: dict[str, Any] | None,
-              constraint: Constraint | str | None) -> dict[str, Any]:
+              constraint: Constraint | str | None, sim_workers: int | None = None) -> dict[str, Any]:
     """The attributes that identify a run (``harness.identity``: hashed, checked on resume) and
     describe it. The task's attributes carry every benchmark option that changes a result."""
-    return _attrs(method, task, budget, seed, make_config(method, config), constraint_from(constraint))
+    return _attrs(method, task, budget, seed, make_config(method, config), constraint_from(constraint), sim_workers)
 
 
-def _attrs(method: str, task: Task, budget: Budget, seed: int, cfg: Any, limit: Constraint | None) -> dict[str, Any]:
+def _attrs(method: str, task: Task, budget: Budget, seed: int, cfg: Any, limit: Constraint | None,
+           sim_workers: int | None = None) -> dict[str, Any]:
     return stamp({**task.attrs(), "method": method, "config": dataclasses.asdict(cfg), "seed": int(seed),
-                  **budget.as_attrs(), **({"constraint": str(limit)} if limit else {})})
+                  **budget.as_attrs(), **({"constraint": str(limit)} if limit else {}),
+                  **({"sim_workers": int(sim_workers)} if sim_workers is not None else {})})
 
 
 def run_one(method: str, task: Task, budget: Budget, seed: int, path: Path,
             config: dict[str, Any] | None = None, constraint: Constraint | str | None = None,
             sink: PackWriter | None = None, lock: Lockstep | None = None,
-            isolate: bool = False) -> dict[str, Any]:
+            isolate: bool = False, sim_workers: int | None = None) -> dict[str, Any]:
     """One search run whose own file would be ``path``; a finished one is skipped, a journaled one
     resumed by replay (``harness.recorder`` says what is written where).
 
@@ -64,11 +67,12 @@ def run_one(method: str, task: Task, budget: Budget, seed: int, path: Path,
     (``harness.isolation``). A method may define ``report_attrs() -> dict``; its answer is added to
     the run's attributes, except keys the harness writes itself (dropped with a warning). With a
     ``lock`` (torchrun), rank 0 reads what is on disk and every rank follows it; only rank 0 writes,
-    and every charge is rank 0's.
+    and every charge is rank 0's. With ``sim_workers`` a method offering ``ask``/``tell`` runs on that
+    many simulated workers (``harness.simclock``); one without them runs its sequential ``search``.
     """
     cfg = make_config(method, config)
     limit = constraint_from(constraint)
-    attrs = _attrs(method, task, budget, seed, cfg, limit)
+    attrs = _attrs(method, task, budget, seed, cfg, limit, sim_workers)
     lock = lock or Lockstep()
     status, replay, journal = lock.share(lambda: _on_disk(Path(path), attrs))
     if status == STATUS_COMPLETE:
@@ -81,7 +85,10 @@ def run_one(method: str, task: Task, budget: Budget, seed: int, path: Path,
     evaluator = MeteredEvaluator(task, budget, recorder, replay=replay, constraint=limit,
                                  agree=lock.floats if lock.active else None)
     rng = stream(seed, "method", method)
+    simulated: dict[str, Any] = {}
     try:
+        if isolate and sim_workers is not None:
+            raise HarnessError("--sim-workers does not combine with --isolate")
         if isolate:  # the method in a process of its own, over a pipe (harness/isolation.py)
             if lock.active:
                 raise HarnessError("--isolate does not run under torchrun (ranks answer queries in lockstep); "
@@ -91,16 +98,23 @@ def run_one(method: str, task: Task, budget: Budget, seed: int, path: Path,
         else:
             instance = METHODS.get(method)(task.space, rng, cfg)
             ended = "method"  # the method returned before the budget ran out (reports flag it as under-spent)
-            try:
-                instance.search(seal(evaluator))
-            except BudgetExhausted:
-                ended = "budget"
+            if sim_workers is not None and is_async(instance):
+                if lock.active:
+                    raise HarnessError("--sim-workers does not run under torchrun; run without torchrun")
+                ended, simulated = run_async(instance, task, budget, sim_workers, recorder, limit)
+            else:
+                try:
+                    instance.search(seal(evaluator))
+                except BudgetExhausted:
+                    ended = "budget"
+                if sim_workers is not None:
+                    simulated = {"sim_workers_used": 1}  # a sequential method: one worker of the N
             hook = getattr(instance, "report_attrs", None)
             reported = hook() if callable(hook) else None
     except BaseException:
         recorder.close(complete=False)
         raise
-    extra = {**describe(evaluator), "ended": ended, **({"isolated": True} if isolate else {})}
+    extra = {**describe(evaluator), **simulated, "ended": ended, **({"isolated": True} if isolate else {})}
     extra.update(method_attrs({**attrs, **extra}, reported, method))
     recorder.close(complete=True, extra_attrs=extra)
     return {**_summary(method, task, seed, recorder.location, recorder.trajectory()), "skipped": False,
@@ -167,6 +181,7 @@ class CompareSpec:
     dataset_budgets: dict[str, Budget] = field(default_factory=dict)  # e.g. NATS-Bench's per-dataset budgets
     isolate: bool = False          # each method in a process of its own (harness/isolation.py)
     executor_options: dict[str, Any] = field(default_factory=dict)  # e.g. ray's address (the executor's keywords)
+    sim_workers: int | None = None  # simulated asynchronous workers per run (harness/simclock.py)
 
     def budget_for(self, dataset: str) -> Budget:
         """The budget of every run on ``dataset``."""
@@ -195,6 +210,9 @@ class CompareSpec:
             raise HarnessError(f"seeds must be integers >= 0, got {bad!r}")
         if not isinstance(self.workers, int) or isinstance(self.workers, bool) or self.workers < 1:
             raise HarnessError(f"workers must be an integer >= 1, got {self.workers!r}")
+        sim = self.sim_workers
+        if sim is not None and (not isinstance(sim, int) or isinstance(sim, bool) or not 1 <= sim <= 100_000):
+            raise HarnessError(f"sim_workers must be an integer in [1, 100000], got {sim!r}")
         for m in self.methods:
             METHODS.get(m)  # unknown names fail before any work
         factory = BENCHMARKS.get(self.benchmark)
@@ -289,7 +307,7 @@ class ChunkWork:
                     folder = folders[(ds, m)] = run_file(spec.out, spec.benchmark, ds, m, s).parent
                 out.append(run_one(m, tasks[ds], spec.budget_for(ds), s, folder / f"seed-{s}.h5",
                                    spec.method_configs.get(m), spec.constraint, sink=sink, lock=lock,
-                                   isolate=spec.isolate))
+                                   isolate=spec.isolate, sim_workers=spec.sim_workers))
         except Exception as exc:  # the runs finished before it still reach the store
             error = exc
         return ChunkResult(out, sink.finished if sink is not None else [], error,
@@ -352,7 +370,7 @@ def _split_done(spec: CompareSpec, tasks: dict[str, Task],
                     other.attrs.get("run_id") == run.attrs.get("run_id"):
                 Path(other.location).unlink(missing_ok=True)
         check_same(run.location, run.attrs, run_attrs(m, tasks[ds], spec.budget_for(ds), s,
-                                                       spec.method_configs.get(m), spec.constraint))
+                                                       spec.method_configs.get(m), spec.constraint, spec.sim_workers))
         if run.status != STATUS_COMPLETE:
             todo.append((ds, m, s))  # a journal: run_one resumes it by replay
             continue

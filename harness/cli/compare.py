@@ -48,6 +48,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--address", help="ray executor: the cluster to join (`auto`: the one `ray start` began here)")
     p.add_argument("--executor-option", action="append", default=[], metavar="KEY=VALUE",
                    help="executor option, e.g. max_retries=0 (ray), cluster=local or partition=gpu (slurm)")
+    p.add_argument("--sim-workers", type=int, default=None, metavar="N",
+                   help="N asynchronous workers per run on a simulated clock (tables and surrogates; the budget's "
+                   "seconds become simulated wall-clock; harness/simclock.py)")
     p.add_argument("--isolate", action="store_true", help="run each method in a process of its own that "
                    "holds no task, table or meter (harness/isolation.py; costs about a pipe round trip per query)")
     p.set_defaults(func=run)
@@ -123,6 +126,7 @@ def spec_from_args(args: argparse.Namespace, study: dict[str, Any]) -> CompareSp
         constraint=args.constraint or study.get("constraint"),
         executor=executor,
         executor_options=executor_options,
+        sim_workers=getattr(args, "sim_workers", None),
         isolate=bool(getattr(args, "isolate", False)),
     )
 
