@@ -31,15 +31,18 @@ class MeteredEvaluator:
     architectures again, which also catches nondeterminism), then goes on live. Under a
     ``constraint`` an infeasible architecture is answered NaN, free and unrecorded. Under torchrun,
     ``agree`` (``harness.lockstep.Lockstep.floats``) gives every rank rank 0's values and measured
-    seconds, so the budget runs out at the same query everywhere.
+    seconds, so the budget runs out at the same query everywhere. With ``simulated_clock`` (a
+    sequential method under ``--sim-workers``: one worker) ``wall_s`` is the simulated clock, the
+    seconds charged so far, as harness/simclock.py records it.
     """
 
     MAX_INFEASIBLE_IN_A_ROW = 100_000  # a method stuck asking infeasible archs is stopped, not looped
 
     def __init__(self, task: Task, budget: Budget, recorder: Recorder,
                  replay: Trajectory | None = None, constraint: Constraint | None = None,
-                 agree: Callable[..., tuple[float, ...]] | None = None) -> None:
+                 agree: Callable[..., tuple[float, ...]] | None = None, simulated_clock: bool = False) -> None:
         self._task = task
+        self._simulated = simulated_clock
         self._agree = agree
         self._constraint = constraint
         self.infeasible = 0  # infeasible queries answered (free)
@@ -108,7 +111,7 @@ class MeteredEvaluator:
             val, cost, epochs, rvalid, rtest, index = self._fast(codes, fid)
             self._charge_or_stop(cost, epochs, count=1)
             self._recorder.append_row(codes, index, fid, cost, self.spent.cost_s, epochs, val, rvalid, rtest,
-                                      time.perf_counter() - self._t0, KIND_QUERY)
+                                      self._now(), KIND_QUERY)
             return np.float64(val)
         codes2 = codes.reshape(1, -1) if single else codes
         if codes2.shape[1] != self._task.space.n_dims:
@@ -223,7 +226,10 @@ class MeteredEvaluator:
         if index is None:
             index = int(self._task.space.index(codes.reshape(1, -1))[0]) if kind != KIND_CHARGE else -1
         self._recorder.append_row(codes, index, fid, cost, self.spent.cost_s, epochs, val, rvalid, rtest,
-                                  time.perf_counter() - self._t0, kind)
+                                  self._now(), kind)
+
+    def _now(self) -> float:
+        return self.spent.cost_s if self._simulated else time.perf_counter() - self._t0
 
     def _replayed(self, codes: np.ndarray | None, fid: float, kind: int) -> float:
         r, i = self._replay, self._pos

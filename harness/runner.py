@@ -83,7 +83,7 @@ def run_one(method: str, task: Task, budget: Budget, seed: int, path: Path,
     else:
         recorder = ShadowRecorder(Path(path), task.space.n_dims, attrs, existing=replay)
     evaluator = MeteredEvaluator(task, budget, recorder, replay=replay, constraint=limit,
-                                 agree=lock.floats if lock.active else None)
+                                 agree=lock.floats if lock.active else None, simulated_clock=sim_workers is not None)
     rng = stream(seed, "method", method)
     simulated: dict[str, Any] = {}
     try:
