@@ -49,7 +49,7 @@ class Run:
     seed: int
     cost_unit: str
     budget: tuple[float, float, float]  # max evals, max cost (s), max epochs; -1 = no limit
-    cum_cost: np.ndarray    # (n,) cumulative cost after each row
+    cum_cost: np.ndarray    # (n,) cumulative cost after each row; simulated wall-clock under --sim-workers
     inc_valid: np.ndarray   # (n,) report_valid of the incumbent after each row (NaN before one)
     inc_test: np.ndarray    # (n,) report_test of the incumbent after each row
     wall_s: float           # measured wall-clock seconds of the whole run
@@ -162,7 +162,8 @@ def run_from_trajectory(traj: Trajectory, path: Path, declarations: dict[str, st
         dataset=str(a["dataset"]), seed=int(a["seed"]),
         cost_unit=str(a.get("cost_unit", "simulated_s")),
         budget=tuple(float(a[k]) for k in BUDGET_ATTRS),  # type: ignore[arg-type]
-        cum_cost=np.asarray(traj["cum_cost_s"], dtype=np.float64),
+        # the time axis: charged seconds, or the simulated wall-clock of N parallel workers (harness/simclock.py)
+        cum_cost=np.asarray(traj["wall_s" if "sim_workers" in a else "cum_cost_s"], dtype=np.float64),
         inc_valid=np.where(has, traj["report_valid"][safe], np.nan),
         inc_test=np.where(has, traj["report_test"][safe], np.nan),
         wall_s=float(np.nanmax(wall)) if len(wall) else 0.0,

@@ -79,6 +79,11 @@ def test_four_workers_run_asynchronously_on_the_simulated_clock(nb201_data, harn
         assert t.attrs["ended"] == "budget" and t.attrs["spent_wall_s"] == finish[-1]
     rs = a[("nb201", "cifar10-valid", "random_search", 0)]
     assert len(rs) > 3.5 * 106  # one worker: ~106 evaluations in 12,000 s
+    from reports.load import load_runs
+
+    for run in load_runs(tmp_path / "a").runs:  # reports put these runs on the simulated wall-clock
+        assert run.final_cost <= 12000
+        assert np.array_equal(run.cum_cost, a[(run.benchmark, run.dataset, run.method, run.seed)]["wall_s"])
 
 
 def test_sim_workers_refuse_measured_tasks_isolation_and_bad_counts(nb201_task, nb201_data, harness_cache, tmp_path,
