@@ -22,7 +22,8 @@ from harness.lockstep import Lockstep, is_ddp_capable
 from harness.options import accepts_more, config_specs, factory_specs, validate
 from harness.packs import PackWriter
 from harness.protocols import Executor, Task
-from harness.recorder import STATUS_COMPLETE, Recorder, ShadowRecorder, journal_path, read_trajectory
+from harness.recorder import (STATUS_COMPLETE, Recorder, ShadowRecorder, journal_path, read_trajectory,
+                              write_trajectory)
 from harness.registry import BENCHMARKS, EXECUTORS, METHODS
 from harness.sealed import method_attrs, seal
 from harness.seeding import stream
@@ -240,11 +241,15 @@ def _jobs(spec: CompareSpec) -> list[tuple[str, str, int]]:
 class ChunkResult:
     """What a chunk sends back to the driver: its runs' summaries and the finished in-memory runs to
     pack (pending locator, slot folder, trajectory), and the error that stopped it, if one did (the
-    runs finished before it are still stored). Plain data, so it travels between processes and hosts."""
+    runs finished before it are still stored). Plain data, so it travels between processes and hosts.
+    ``files`` are durable runs (journaled on the worker) the worker finished as files of their own;
+    the driver writes any its disk lacks (a worker without shared disk)."""
 
     def __init__(self, summaries: list[dict[str, Any]], finished: list[tuple[str, str, Trajectory]],
-                 error: BaseException | None = None, worker: str = "") -> None:
+                 error: BaseException | None = None, worker: str = "",
+                 files: list[tuple[str, Trajectory]] | None = None) -> None:
         self.summaries, self.finished, self.error, self.worker = summaries, finished, error, worker
+        self.files = files or []
 
 
 class _Collect:
@@ -310,8 +315,10 @@ class ChunkWork:
                                    isolate=spec.isolate, sim_workers=spec.sim_workers))
         except Exception as exc:  # the runs finished before it still reach the store
             error = exc
+        files = [(r["path"], read_trajectory(r["path"])) for r in out if not r["skipped"]
+                 and not r["path"].startswith("<pending") and (lock is None or lock.main)]
         return ChunkResult(out, sink.finished if sink is not None else [], error,
-                           f"{socket.gethostname()}:{os.getpid()}")
+                           f"{socket.gethostname()}:{os.getpid()}", files)
 
 
 def store_chunk(result: ChunkResult) -> list[dict[str, Any]]:
@@ -325,6 +332,9 @@ def store_chunk(result: ChunkResult) -> list[dict[str, Any]]:
         for pending, directory, traj in result.finished:
             written[pending] = writer.add(Path(directory), traj)
         writer.close()
+    for path, traj in result.files:
+        if not Path(path).exists():  # finished on a worker that does not share this disk
+            write_trajectory(path, traj)
     if result.error is not None:
         raise result.error
     return [{**r, "path": written.get(r["path"], r["path"])} for r in result.summaries]

@@ -103,6 +103,8 @@ def spec_from_args(args: argparse.Namespace, study: dict[str, Any]) -> CompareSp
     options = dict(study.get("options", {}))
     options.update(validate(factory_specs(factory), dict(text_pairs(args.option, "--option")), "--option {}",
                             text=True, open_ended=accepts_more(factory)))
+    if getattr(args, "sim_workers", None) is not None and args.sim_workers < 1:
+        raise HarnessError(f"--sim-workers must be >= 1, got {args.sim_workers}")
     if args.workers is not None and args.workers < 1:
         raise HarnessError(f"--workers must be >= 1, got {args.workers}")
     executor = args.executor or "local"

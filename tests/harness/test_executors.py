@@ -216,3 +216,17 @@ def test_ray_retries_a_killed_worker_and_the_study_completes(reference, ray_clus
     killer.join()
     assert (flags / "killed").exists() and len(records) == 40
     _assert_same(_rows(spec.out), reference)
+
+
+def test_the_driver_writes_a_worker_finished_run_file_its_disk_lacks(nb201_task, tmp_path):
+    """A durable run finished on a worker without shared disk comes back with the chunk's result."""
+    from harness.recorder import read_trajectory
+    from harness.runner import ChunkResult, run_one, store_chunk
+
+    path = tmp_path / "seed-0.h5"
+    summary = run_one("random_search", nb201_task("cifar10-valid"), Budget(max_evals=5), 0, path)
+    traj = read_trajectory(path)
+    path.unlink()  # the worker's disk, not the driver's
+    assert store_chunk(ChunkResult([summary], [], files=[(str(path), traj)])) == [summary]
+    again = read_trajectory(path)
+    assert np.array_equal(again.codes, traj.codes) and again.attrs["run_id"] == traj.attrs["run_id"]
