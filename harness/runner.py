@@ -433,7 +433,8 @@ def _compare(spec: CompareSpec, progress: Callable[[Iterable[Any], int], Iterato
     if lock is None:
         executor = executor or make_executor(spec)
     cap = int(getattr(executor, "max_chunk", 250) or 250)  # e.g. `gpus`: one run per chunk
-    size = max(1, min(cap, len(todo) // max(1, spec.workers * 4)))
+    per = int(getattr(executor, "chunks_per_worker", 4) or 4)  # e.g. `slurm`: one (a job's start costs seconds)
+    size = max(1, min(cap, len(todo) // max(1, spec.workers * per)))
     chunks: list[list[tuple[str, str, int]]] = []
     for job in todo:  # chunks never mix (dataset, method): one pack per chunk
         if not chunks or len(chunks[-1]) >= size or chunks[-1][-1][:2] != job[:2]:

@@ -24,6 +24,8 @@ Chunk = list[tuple[str, str, int]]
 class SlurmExecutor:
     """The chunks as a Slurm job array via submitit (cluster=local runs it locally)."""
 
+    chunks_per_worker = 1  # an array element's start costs seconds: one chunk per parallel element
+
     def __init__(self, workers: int, folder: str | None = None, partition: str | None = None,
                  cluster: str | None = None, timeout_min: Annotated[int, Bounds(ge=1)] = 60,
                  poll_s: Annotated[float, Bounds(gt=0)] = 1.0) -> None:

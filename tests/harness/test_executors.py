@@ -67,7 +67,7 @@ def test_slurm_runs_the_study_as_a_job_array_in_submitits_local_mode(reference, 
     records = compare(_spec(out, nb201_data, harness_cache, "slurm", workers=1, cluster="local", poll_s=0.2))
     assert len(records) == 40
     _assert_same(_rows(out), reference)
-    assert len(list((out / ".submitit").rglob("*_result.pkl"))) == 4  # one job per chunk of 10 runs
+    assert len(list((out / ".submitit").rglob("*_result.pkl"))) == 2  # one element per chunk: a method's 20 runs
 
 
 def test_gpus_gives_each_worker_one_fake_device_and_the_local_trajectories(reference, nb201_data, harness_cache,
