@@ -64,18 +64,23 @@ def run_async(method: Any, task: Task, budget: Budget, workers: int, recorder: A
     infeasible = infeasible_run = 0
     ended = "method"
     one = getattr(task, "evaluate_one", None) if constraint is None else None
+    ask, tell, fits, append = method.ask, method.tell, budget.fits, recorder.append_row  # the per-job path
+    push, pop, n_dims, fidelities = heapq.heappush, heapq.heappop, task.space.n_dims, task.fidelities
+    clock = budget.max_cost_s is not None
     while True:
         while free:
-            job = method.ask()
+            job = ask()
             if job is None:
                 break
-            codes, fid = _job(job, task)
+            codes, fid = job if type(job) is tuple else (job, task.default_fidelity)
+            if type(codes) is not np.ndarray or codes.shape != (n_dims,) or fid not in fidelities:
+                codes, fid = _job(job, task)
             if constraint is not None and not constraint.feasible(task, codes.reshape(1, -1))[0]:
                 infeasible += 1
                 infeasible_run += 1
                 if infeasible_run > MAX_INFEASIBLE_IN_A_ROW:
                     raise ConstraintError(f"{infeasible_run} infeasible queries in a row under {constraint}")
-                method.tell(codes, fid, float("nan"))  # free and unrecorded, as in the sequential evaluator
+                tell(codes, fid, float("nan"))  # free and unrecorded, as in the sequential evaluator
                 continue
             infeasible_run = 0
             if one is not None:  # a task's scalar fast path, as the sequential evaluator takes it
@@ -86,24 +91,23 @@ def run_async(method: Any, task: Task, budget: Budget, workers: int, recorder: A
                 answer = (float(out.cost_s[0]), float(out.epochs[0]), float(out.val[0]), float(out.report_valid[0]),
                           float(out.report_test[0]), int(out.index[0]) if out.index is not None
                           else int(task.space.index(codes.reshape(1, -1))[0]))
-            heapq.heappush(running, (now + answer[0], seq, heapq.heappop(free), now, codes, fid, answer))
+            push(running, (now + answer[0], seq, pop(free), now, codes, fid, answer))
             seq += 1
         if not running:
             break  # the method has nothing more to ask
-        finish, _, worker, submit, codes, fid, (cost, epochs, val, rvalid, rtest, index) = heapq.heappop(running)
-        if not budget.fits(spent.evals + 1, finish if budget.max_cost_s is not None else 0.0,
-                           spent.epochs + epochs):
+        finish, _, worker, submit, codes, fid, (cost, epochs, val, rvalid, rtest, index) = pop(running)
+        if not fits(spent.evals + 1, finish if clock else 0.0, spent.epochs + epochs):
             ended = "budget"
             break
         now = finish
         spent.evals += 1
         spent.cost_s += cost
         spent.epochs += epochs
-        recorder.append_row(codes, index, fid, cost, spent.cost_s, epochs, val, rvalid, rtest, finish, KIND_QUERY)
+        append(codes, index, fid, cost, spent.cost_s, epochs, val, rvalid, rtest, finish, KIND_QUERY)
         rows_worker.append(worker)
         rows_submit.append(submit)
-        heapq.heappush(free, worker)
-        method.tell(codes, fid, val)
+        push(free, worker)
+        tell(codes, fid, val)
     extra: dict[str, Any] = {"spent_evals": spent.evals, "spent_cost_s": spent.cost_s, "spent_epochs": spent.epochs,
                              "spent_wall_s": now, "sim_worker": rows_worker, "sim_submit_s": rows_submit}
     if constraint is not None:

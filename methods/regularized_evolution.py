@@ -60,9 +60,9 @@ class RegularizedEvolution:
         cfg, rng, pop = self.config, self.rng, self.population
         if len(pop) < cfg.population:
             return self.space.sample(rng, 1)[0]
-        best = None
-        for _ in range(cfg.sample_size):
-            member = pop[rng.integers(0, len(pop))]
+        best = None  # one draw of sample_size: the numbers of search's scalar draws, cheaper for large ones
+        for i in rng.integers(0, len(pop), size=cfg.sample_size).tolist():
+            member = pop[i]
             if best is None or member[1] > best[1]:
                 best = member
         return self.space.mutate(best[0], rng)
