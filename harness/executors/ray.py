@@ -36,8 +36,12 @@ class RayExecutor:
             raise HarnessError("the ray executor needs Ray: pip install 'nas-harness[ray]'") from None
         started = not ray.is_initialized()
         if started:  # a cluster someone started (the tests', a user's) is used as it is and left running
-            ray.init(address=self.address, num_cpus=None if self.address else self.workers,
-                     include_dashboard=False, log_to_driver=False, configure_logging=False)
+            try:
+                ray.init(address=self.address, num_cpus=None if self.address else self.workers,
+                         include_dashboard=False, log_to_driver=False, configure_logging=False)
+            except Exception as exc:  # Ray's own errors (no cluster at the address, ...), as one line
+                where = f"join the Ray cluster at {self.address}" if self.address else "start a local Ray instance"
+                raise HarnessError(f"could not {where} ({type(exc).__name__}: {exc})") from None
         pending: dict[Any, int] = {}
         try:
             need = work.resources() if hasattr(work, "resources") else {"num_cpus": 1.0}

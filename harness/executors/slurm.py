@@ -10,6 +10,7 @@ imported only when this executor runs (the ``slurm`` extra).
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 from typing import Annotated, Any, Iterator
 
@@ -38,6 +39,9 @@ class SlurmExecutor:
             from submitit.helpers import as_completed
         except ImportError:
             raise HarnessError("the slurm executor needs submitit: pip install 'nas-harness[slurm]'") from None
+        if self.cluster is None and shutil.which("sbatch") is None:  # submitit would fall back to local quietly
+            raise HarnessError("the slurm executor found no Slurm here (no sbatch); "
+                               "--executor-option cluster=local runs the job array as local processes")
         spec = getattr(work, "spec", None)
         folder = Path(self.folder or (Path(spec.out) / ".submitit" if spec is not None else "submitit"))
         executor = submitit.AutoExecutor(folder=os.fspath(folder / "%j"), cluster=self.cluster)
