@@ -159,7 +159,9 @@ def _summary(method: str, task: Task, seed: int, path: Path | str, traj: Any) ->
             "ended": str(traj.attrs.get("ended", "")),  # "method": returned before the budget ran out
             "budget": tuple(float(traj.attrs.get(k, -1)) for k in BUDGET_ATTRS),  # -1: no limit
             # a one-shot method's own training, charged in measured seconds (NB201 paper's "search (s)")
-            "train_cost_s": float(traj["cost_s"][traj["kind"] == KIND_CHARGE].sum())}
+            "train_cost_s": float(traj["cost_s"][traj["kind"] == KIND_CHARGE].sum()),
+            # simulated workers: the budget is wall-clock, so is the cost shown (the compute is cum_cost_s)
+            **({"cost_s": float(traj["wall_s"][-1]) if len(traj) else 0.0} if "sim_workers" in traj.attrs else {})}
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ A study holds ``benchmark``, ``datasets``, ``methods``, ``seeds`` ("A:B" or a li
 table (``max_cost_s``, ``max_evals``, ``max_epochs``) and optionally ``[budget_per_dataset.<dataset>]``
 (the same keys, for a dataset whose budget differs, as NATS-Bench's protocol has it), ``[options]``
 (benchmark options),
-``[method_configs.<method>]``, ``workers``, ``constraint``, ``table`` (a paper-layout table
+``[method_configs.<method>]``, ``workers``, ``sim_workers``, ``constraint``, ``table`` (a paper-layout table
 of ``reports/table5.py``) and ``description``. Flags given to ``compare`` override its values.
 """
 from __future__ import annotations
@@ -34,6 +34,7 @@ KEYS: dict[str, tuple[tuple[type, ...], str]] = {
     "options": ((dict,), "a table"),
     "method_configs": ((dict,), "a table of tables, one per method"),
     "workers": ((int,), "an integer"),
+    "sim_workers": ((int,), "an integer >= 1 (simulated workers per run, docs/scale.md)"),
     "constraint": ((str,), 'a constraint such as "params_m<=0.5"'),
     "table": ((str,), "a table name"),
 }
@@ -96,6 +97,8 @@ def _check(where: str, study: dict[str, Any]) -> dict[str, Any]:
                                f"known: {', '.join(BUDGET_KEYS)}")
         for key, value in limits.items():
             check_limit(key, value, f"{where}: budget_per_dataset.{ds}.{key}")
+    if "sim_workers" in study and study["sim_workers"] < 1:
+        raise HarnessError(f"{where}: sim_workers must be >= 1, got {study['sim_workers']!r}")
     if "workers" in study and study["workers"] < 1:
         raise HarnessError(f"{where}: workers must be >= 1, got {study['workers']!r}")
     for key in ("datasets", "methods"):

@@ -128,7 +128,7 @@ def spec_from_args(args: argparse.Namespace, study: dict[str, Any]) -> CompareSp
         constraint=args.constraint or study.get("constraint"),
         executor=executor,
         executor_options=executor_options,
-        sim_workers=getattr(args, "sim_workers", None),
+        sim_workers=getattr(args, "sim_workers", None) or study.get("sim_workers"),
         isolate=bool(getattr(args, "isolate", False)),
     )
 
