@@ -8,16 +8,17 @@ from harness.errors import DataError
 
 DATA_ENV = "NAS_HARNESS_DATA"
 CACHE_ENV = "NAS_HARNESS_CACHE"
+FETCH_HINT = "get the NB201 data with `python -m harness data fetch nb201 --dest DIR`"
 
 
 def data_dir(flag: str | os.PathLike | None) -> Path:
     """The data directory from --data or NAS_HARNESS_DATA; a clear error when neither is set."""
     value = flag if flag is not None else os.environ.get(DATA_ENV)
     if not value:
-        raise DataError(f"no data directory: pass --data DIR or set {DATA_ENV}")
+        raise DataError(f"no data directory: pass --data DIR or set {DATA_ENV} ({FETCH_HINT})")
     path = Path(value).expanduser()
     if not path.exists():
-        raise DataError(f"data path {path} does not exist")
+        raise DataError(f"data path {path} does not exist ({FETCH_HINT})")
     return path
 
 

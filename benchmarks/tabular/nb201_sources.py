@@ -62,7 +62,9 @@ def _read_csv(root: Path, rel: str, filled: Filled, rows: int | None = N_ARCHS) 
         with open(path, newline="") as f:
             lines = list(csv.reader(f))
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
-        raise DataError(f"cannot read {path}: {getattr(exc, 'strerror', None) or exc}") from None
+        fix = (f"; {root} is not a complete NB201 data folder: run `python -m harness data fetch nb201 --dest {root}`"
+               if isinstance(exc, FileNotFoundError) else "")
+        raise DataError(f"cannot read {path}: {getattr(exc, 'strerror', None) or exc}{fix}") from None
     if len(lines) < 2:
         raise DataError(f"{path} is empty or truncated")
     header, body = lines[0], lines[1:]

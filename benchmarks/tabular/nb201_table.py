@@ -51,7 +51,8 @@ def prepare(source: Path, out: Path) -> Path:
     source = Path(source)
     space = NB201Space()
     if not source.exists():
-        raise DataError(f"NB201 source {source} does not exist")
+        raise DataError(f"NB201 source {source} does not exist "
+                        f"(get the data with `python -m harness data fetch nb201 --dest {source}`)")
     if source.is_dir():
         filled = read_exports(source, space)
     elif source.suffix in (".pth", ".pt"):
