@@ -45,7 +45,7 @@ def test_missing_fields_are_errors_not_nan(table):
 def test_table_attributes_and_open_time(nb201_table_path):
     with h5py.File(nb201_table_path) as f:
         assert f["metrics"].shape == (15625, 4, 6, 2)
-        assert int(f.attrs["schema_version"]) == 2
+        assert int(f.attrs["schema_version"]) == 3
         assert "cifar10_avg.csv" in f.attrs["sources_sha256"]
         assert "hp=12" in f.attrs["provenance"]
     start = time.perf_counter()
