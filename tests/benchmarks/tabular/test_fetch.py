@@ -82,6 +82,7 @@ def _url_path(name: str, index: int) -> str:
 
 def test_fetch_nb201_gives_the_same_table_as_the_exports(tmp_path, serve, nb201_exports, nb201_table_path,
                                                         capsys):
+    pytest.importorskip("pandas", reason="converting the BayesWatch .pd files needs pandas (the data extra)")
     from benchmarks.tabular.nb201_table import open_table
 
     base, srv = serve(_mirror("nb201", nb201_exports, tmp_path / "mirror"))
