@@ -152,3 +152,51 @@ def test_a_random_seed_study_is_reproducible_and_recorded(nb201_table_path, tmp_
     means = table.column("cifar10-valid", "valid_acc", 12)[a["arch_index"]]
     offsets = np.round(a["val"] - means, 6)
     assert set(offsets) <= {-0.5, 0.5} and len(set(offsets)) == 2  # every answer is one seed's, both seeds drawn
+
+
+def test_a_resumed_random_seed_run_replays_the_same_draws(samples_table, tmp_path, monkeypatch):
+    """A journaled run killed after 5 queries, then resumed: the replayed queries count, so every
+    later query draws the seed a clean run draws."""
+    from harness.budget import Budget
+    from harness.protocols import NoConfig
+    from harness.recorder import read_trajectory
+    from harness.runner import run_one
+
+    class Killable(NB201Task):  # journaled like real training; the sample table's 3 cells only
+        kill_at = None
+
+        def attrs(self):
+            return {**super().attrs(), "cost_unit": "measured_s"}
+
+        def evaluate_one(self, codes, fidelity):
+            if self.kill_at is not None and self._queries() == self.kill_at:
+                raise KeyboardInterrupt
+            return super().evaluate_one(codes, fidelity)
+
+    space = NB201Space()
+
+    class Cycle:  # asks the three sample cells in turn
+        Config = NoConfig
+
+        def __init__(self, space_, rng, cfg):
+            pass
+
+        def search(self, ev):
+            for k in range(12):
+                ev.evaluate(space.from_index(ARCHS[k % 3]))
+
+    from harness.registry import METHODS
+
+    monkeypatch.setitem(METHODS._items, "cycle3", Cycle)  # registered for this test only
+    task = Killable(samples_table, "cifar10-valid", query_seed="random")
+    task.fidelities = (12.0,)  # offered for the 3 sample cells (a full file has every cell)
+    run_one("cycle3", task, Budget(max_evals=12), 5, tmp_path / "clean" / "seed-5.h5")
+    task.kill_at = 5
+    with pytest.raises(KeyboardInterrupt):
+        run_one("cycle3", task, Budget(max_evals=12), 5, tmp_path / "resumed" / "seed-5.h5")
+    assert (tmp_path / "resumed" / "seed-5.journal").exists()
+    task.kill_at = None
+    run_one("cycle3", task, Budget(max_evals=12), 5, tmp_path / "resumed" / "seed-5.h5")
+    clean, resumed = (read_trajectory(tmp_path / d / "seed-5.h5") for d in ("clean", "resumed"))
+    np.testing.assert_array_equal(clean["val"], resumed["val"])
+    assert len(set(np.round(clean["val"], 6))) > 3  # more than one seed per cell was drawn
