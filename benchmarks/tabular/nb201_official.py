@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 from pathlib import Path
 from typing import Any
 
@@ -113,12 +114,15 @@ def _read_api(api: Any, indices: list[int], space: NB201Space, path: Path, sourc
     if not np.array_equal(space.index(codes), np.arange(N_ARCHS)):
         raise DataError(f"{path}: meta_archs do not follow the official index order")
     per_arch = {}
+    start = time.perf_counter()
     for n, i in enumerate(indices, 1):
         per_arch[i] = _arch(api, i, path)
         if drop:
             api.arch2infos_dict.pop(i, None)  # fast mode caches each loaded arch; keep memory flat
-        if n % 1000 == 0:
-            log.info("read %d of %d architectures from %s", n, len(indices), path)
+        if n % 250 == 0 or (n == len(indices) and n >= 250):  # a full file takes minutes: say how far
+            spent = time.perf_counter() - start
+            log.info("read %d of %d architectures from %s (%.0f s, about %.0f s left)", n, len(indices),
+                     path.name, spent, spent / n * (len(indices) - n))
     k = max((len(s) for a in per_arch.values() for s, _ in a["seeds"].values()), default=0)
     f = Filled()
     f.seed_metrics = np.full((N_ARCHS, len(DATASETS), len(METRICS), len(HPS), k), np.nan)
