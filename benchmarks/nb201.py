@@ -12,8 +12,8 @@ valid-per-epoch`` simulated seconds; the reported numbers are the cell's hp=200 
 """
 from __future__ import annotations
 
-from pathlib import Path
 import copy
+from pathlib import Path
 from typing import Annotated, Any, Callable, Literal
 
 import numpy as np
