@@ -22,7 +22,7 @@ from benchmarks.tabular.nb201_axes import DATASETS
 from benchmarks.spaces.nb201 import NB201Space
 from benchmarks.tabular.nb201_table import NB201Table, ensure_table, open_table
 from harness import __version__
-from harness.config import cache_dir, data_dir
+from harness.config import FETCH_HINT, cache_dir, data_dir
 from harness.errors import DataError, HarnessError, UnknownNameError
 from harness.options import Bounds
 from harness.protocols import Outcome, SearchData
@@ -236,6 +236,6 @@ def make(dataset: str, *, data: Path | str | None = None, cache: Path | str | No
     each query from one drawn training seed (needs per-seed data: docs/data.md). The keywords are
     the ``--option``s, checked against these annotations when a study is built.
     """
-    root = data_dir(data)
+    root = data_dir(data, FETCH_HINT)
     table = open_table(ensure_table(root, cache_dir(cache)))
     return NB201Task(table, dataset, report_test, images, root, train_images, query_seed)

@@ -42,6 +42,8 @@ def run_fetch(args: argparse.Namespace) -> int:
     print(where)
     if args.name == "nb201":
         print(f"NB201 data ready in {where}: pass --data {where} or export {DATA_ENV}={where}", file=sys.stderr)
+        print("(seed means only; the per-seed official files are too large to fetch here: "
+              "`python -m harness data list` says where to get them)", file=sys.stderr)
     else:
         print(f"{args.name} ready in {where}", file=sys.stderr)
     return 0
