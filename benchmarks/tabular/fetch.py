@@ -122,13 +122,15 @@ def fetch(name: str, dest: Path, mirror: str | None = None, quiet: bool = False)
                 download(f.url_from(mirror), dest / f.path, f.sha256, f.size, bar.update)
         finally:
             bar.close()
-        _build_derived(ds, dest, quiet)
+        rebuilt = _build_derived(ds, dest, quiet)
         if ds.table:
-            _build_table(ds, dest, quiet)
+            _build_table(ds, dest, quiet, stale=bool(todo or rebuilt))
     return dest
 
 
-def _build_derived(ds: DataSet, dest: Path, quiet: bool) -> None:
+def _build_derived(ds: DataSet, dest: Path, quiet: bool) -> int:
+    """Convert what is missing or wrong; returns how many files were written."""
+    written = 0
     for d in ds.derived:
         out = dest / d.path
         state = _state(out, d.sha256, d.size)
@@ -145,13 +147,16 @@ def _build_derived(ds: DataSet, dest: Path, quiet: bool) -> None:
                             f"nothing was written to {out}")
         with atomic_path(out) as tmp:
             tmp.write_bytes(data)
+        written += 1
+    return written
 
 
-def _build_table(ds: DataSet, dest: Path, quiet: bool) -> None:
+def _build_table(ds: DataSet, dest: Path, quiet: bool, stale: bool) -> None:
+    """Prepare the table unless one that verifies is there and no source changed in this fetch."""
     from benchmarks.tabular.nb201_table import open_table, prepare
 
     out = dest / ds.table
-    if out.exists():
+    if out.exists() and not stale:
         try:
             open_table(out)
             return
