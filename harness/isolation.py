@@ -92,7 +92,8 @@ def run_isolated(cls: type, task: Any, rng: np.random.Generator, config: Any, me
     name = name or getattr(cls, "__name__", str(cls))
     if isinstance(task, TrainingTask):
         raise IsolationError(f"--isolate cannot hand {name}'s trained model back across processes "
-                             f"({task.name} tests returned models); run it without --isolate")
+                             f"({task.name} tests returned models); run it without --isolate "
+                             "(a plugin method: with --trust-plugins)")
     if getattr(cls, "__module__", "__main__") == "__main__":
         raise IsolationError(f"--isolate needs {name} in an importable module (it is defined in __main__)")
     try:
@@ -110,7 +111,10 @@ def run_isolated(cls: type, task: Any, rng: np.random.Generator, config: Any, me
         theirs.close()
     conn = Connection(ours.detach())
     try:
-        send(conn, {"guard": guard, "modules": [*_TABLE_MODULES, *_registry_modules(BENCHMARKS.package)]})
+        plugins = {BENCHMARKS.module_of(b) for b in BENCHMARKS.names() if BENCHMARKS.is_plugin(b)}
+        plugins.discard(getattr(cls, "__module__", ""))  # a plugin module holding the method and a benchmark
+        send(conn, {"guard": guard, "modules": [*_TABLE_MODULES, *_registry_modules(BENCHMARKS.package),
+                                                *sorted(plugins)]})
         conn.send_bytes(boot)
         return _serve(conn, meter, name, proc)
     finally:
