@@ -206,6 +206,18 @@ def _guard(dirs: list[str], modules: list[str]) -> None:
     mods = tuple(modules)
     prefixes = tuple(m + "." for m in modules)
 
+    def refused(mod: object) -> bool:
+        return isinstance(mod, str) and (mod in mods or mod.startswith(prefixes))
+
+    class _RefuseImports:
+        """First on sys.meta_path: ``importlib.import_module`` raises no ``import`` audit event
+        (only the ``import`` statement does), but every import of a new module asks the finders."""
+
+        @staticmethod
+        def find_spec(name: str, path: Any = None, target: Any = None) -> None:
+            if refused(name):
+                raise PermissionError(f"an isolated method may not import {name} (it reads benchmark data)")
+
     def hook(event: str, args: tuple) -> None:
         if event == "open":
             target = args[0]
@@ -214,10 +226,10 @@ def _guard(dirs: list[str], modules: list[str]) -> None:
                 if p.startswith(roots):
                     raise PermissionError(f"an isolated method may not open {os.fsdecode(target)}")
         elif event == "import":
-            mod = args[0]
-            if isinstance(mod, str) and (mod in mods or mod.startswith(prefixes)):
-                raise PermissionError(f"an isolated method may not import {mod} (it reads benchmark data)")
+            if refused(args[0]):
+                raise PermissionError(f"an isolated method may not import {args[0]} (it reads benchmark data)")
 
+    sys.meta_path.insert(0, _RefuseImports())  # type: ignore[arg-type]
     sys.addaudithook(hook)
 
 
