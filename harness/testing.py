@@ -61,7 +61,8 @@ def golden(method: str, benchmark: str, dataset: str, budget: Budget, seeds: Ite
     return {"schema": GOLDEN_SCHEMA, "method": method, "benchmark": benchmark, "dataset": dataset,
             "budget": asdict(budget), "config": config or {}, "seeds": seeds, "metric": "test regret (%)",
             "optimum": optimum(task), "data_sha256": task.attrs().get("data_sha256"),
-            "mean": float(regrets.mean()), "std": float(regrets.std()), "regrets": [round(float(r), 6) for r in regrets]}
+            "mean": float(regrets.mean()), "std": float(regrets.std()),
+            "regrets": [round(float(r), 6) for r in regrets]}
 
 
 def read_golden(reference: str | Path | dict[str, Any] | Iterable[float]) -> dict[str, Any] | None:
@@ -110,6 +111,10 @@ def golden_mismatch(ref: dict[str, Any], method: str, task: Task, budget: Budget
             out.extend(f"config.{k}: reference {theirs.get(k)!r}, here {ours.get(k)!r}" for k in diff)
         elif key not in ref:
             out.append(f"{key}: absent from the reference, here {here[key]!r}")
+        elif key == "budget" and isinstance(ref[key], dict):
+            theirs, ours = ref[key], here[key]
+            out.extend(f"budget.{k}: reference {theirs.get(k)!r}, here {ours.get(k)!r}"
+                       for k in sorted(set(theirs) | set(ours)) if theirs.get(k) != ours.get(k))
         elif ref[key] != here[key]:
             out.append(f"{key}: reference {ref[key]!r}, here {here[key]!r}")
     return out

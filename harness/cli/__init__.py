@@ -12,6 +12,7 @@ import argparse
 import builtins
 import importlib
 import logging
+import os
 import pkgutil
 import sys
 from typing import NoReturn
@@ -60,7 +61,8 @@ def _shown(value: object) -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="python -m harness", description=DESCRIPTION, epilog=EPILOG,
+    prog = "nas-harness" if os.path.basename(sys.argv[0] or "") == "nas-harness" else "python -m harness"
+    parser = _Parser(prog=prog, description=DESCRIPTION, epilog=EPILOG,
                      formatter_class=DefaultsFormatter)
     parser.add_argument("--version", action="version", version=f"nas-harness {__version__}")
     _common_flags(parser, "_top")
@@ -91,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     if not argv:  # help, and where the default study is
         parser.print_help()
-        print("\nto run the default study: python -m harness compare")
+        print(f"\nto run the default study: {parser.prog} compare")
         return 0
     try:
         args, plugins = _parse(parser, argv)
