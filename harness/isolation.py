@@ -7,8 +7,9 @@ its config and a ``SealedEvaluator`` whose calls go over the socket to the paren
 
 What the child can reach: nothing of the task's (it never loaded it), no data or cache variables
 (removed from its environment), no file under the data, cache or output folders and no HDF5 or
-benchmark-factory import (an audit hook refuses them, so ``benchmarks.nb201.make(...)`` fails even
-with a guessed path). The audit hook is a tripwire, not a sandbox: code calling the C library
+benchmark-factory import (an audit hook refuses them, and a finder first on ``sys.meta_path`` the
+imports ``importlib.import_module`` makes without an audit event, so ``benchmarks.nb201.make(...)``
+fails even with a guessed path). The audit hook is a tripwire, not a sandbox: code calling the C library
 directly (``ctypes``) passes it; only file permissions stop that.
 
 The parent never unpickles what the child sends: messages are JSON plus raw numeric arrays
