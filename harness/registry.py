@@ -41,6 +41,7 @@ class Registry(Generic[T]):
         self.package = package
         self.group = group  # entry-point group of installed plugins
         self._items: dict[str, T] = {}
+        self._origins: dict[str, tuple[str, str]] = {}  # name -> (distribution, version) of its entry point
         self._discovered = False
 
     def register(self, name: str) -> Callable[[T], T]:
@@ -75,6 +76,7 @@ class Registry(Generic[T]):
         under the entry point's name unless importing the module already did."""
         dist = getattr(ep.dist, "name", None) or "an installed distribution"
         where = f"{self.group} entry point {ep.name!r} ({ep.value}, from {dist})"
+        before = set(self._items)
         try:
             obj = ep.load()
             if ep.attr and ep.name not in self._items:
@@ -83,6 +85,14 @@ class Registry(Generic[T]):
             raise PluginError(f"{where}: {exc}") from None
         except Exception as exc:  # noqa: BLE001 - a broken plugin is one line naming it
             raise PluginError(f"{where} failed to import: {type(exc).__name__}: {exc}") from None
+        if ep.dist is not None:
+            for name in set(self._items) - before:
+                self._origins[name] = (ep.dist.name, ep.dist.version)
+
+    def origin(self, name: str) -> tuple[str, str] | None:
+        """(distribution, version) of the installed package whose entry point registered ``name``."""
+        self.discover()
+        return self._origins.get(name)
 
     def is_plugin(self, name: str) -> bool:
         """Whether ``name``'s object comes from outside the registry's own package (an entry point
@@ -191,17 +201,18 @@ def unshadow_cwd() -> None:
 
 def describe_plugin(registry: Registry[Any], name: str) -> dict[str, Any]:
     """Run attributes naming where a plugin came from: its module and, when installed, its
-    distribution and version (descriptive, not part of a run's identity)."""
+    distribution and version (descriptive, not part of a run's identity): the entry point's, else
+    a distribution named as the module's top-level package (one lookup, not a scan of them all)."""
     module = registry.module_of(name)
     out: dict[str, Any] = {"plugin_module": module}
-    top = module.split(".")[0]
-    dists = importlib.metadata.packages_distributions().get(top, [])
-    if dists:
-        out["plugin_distribution"] = dists[0]
+    origin = registry.origin(name)
+    if origin is None:
         try:
-            out["plugin_version"] = importlib.metadata.version(dists[0])
+            dist = importlib.metadata.distribution(module.split(".")[0])
+            origin = (dist.name, dist.version)
         except importlib.metadata.PackageNotFoundError:
-            pass
+            return out
+    out["plugin_distribution"], out["plugin_version"] = origin
     return out
 
 
