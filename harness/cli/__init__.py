@@ -71,9 +71,18 @@ def build_parser() -> argparse.ArgumentParser:
         if not info.name.startswith("_"):
             importlib.import_module(f"{__name__}.{info.name}").add_parser(sub)
     for command in sub.choices.values():
-        command.formatter_class = DefaultsFormatter
-        _common_flags(command)
+        _polish(command)
     return parser
+
+
+def _polish(command: argparse.ArgumentParser) -> None:
+    """Defaults in the help and the common flags on a command and on its own subcommands, if any."""
+    command.formatter_class = DefaultsFormatter
+    _common_flags(command)
+    for action in command._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for nested in action.choices.values():
+                _polish(nested)
 
 
 def _common_flags(parser: argparse.ArgumentParser, suffix: str = "") -> None:

@@ -28,10 +28,15 @@ def test_version(capsys: pytest.CaptureFixture) -> None:
     assert capsys.readouterr().out.strip() == f"nas-harness {__version__}"
 
 
-def _commands() -> dict[str, argparse.ArgumentParser]:
-    parser = build_parser()
-    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
-    return {"": parser, **sub.choices}
+def _commands(parser: argparse.ArgumentParser | None = None, prefix: str = "") -> dict[str, argparse.ArgumentParser]:
+    """Every parser by its command path ("" for the top level), subcommands of subcommands too."""
+    parser = parser or build_parser()
+    out = {prefix.strip(): parser}
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, nested in action.choices.items():
+                out.update(_commands(nested, f"{prefix} {name}"))
+    return out
 
 
 @pytest.mark.parametrize("command", sorted(_commands()))
