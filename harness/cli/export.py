@@ -3,10 +3,14 @@ evaluation with the run's attributes as columns (``reports.load.evaluation_colum
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
+import time
 from pathlib import Path
 
 from harness.errors import HarnessError
+
+log = logging.getLogger(__name__)
 
 FORMATS = {"parquet": ".parquet", "csv": ".csv"}
 
@@ -37,7 +41,10 @@ def run(args: argparse.Namespace) -> int:
     if out.is_dir():
         raise HarnessError(f"--out {out} is a folder; name the file to write")
     writable_dir(out.parent, "--out")
+    start = time.perf_counter()
+    log.info("reading the runs under %s", args.dir)
     frame = to_dataframe(args.dir, include_running=args.include_running)
+    log.info("read %d evaluations in %.1f s; writing %s", len(frame), time.perf_counter() - start, out)
     with atomic_path(out) as tmp:  # a failed write leaves an earlier export as it was
         if args.format == "parquet":
             frame.to_parquet(tmp, index=False)
