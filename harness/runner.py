@@ -22,7 +22,7 @@ from harness.options import accepts_more, config_specs, factory_specs, validate
 from harness.packs import PackWriter
 from harness.protocols import Task
 from harness.recorder import STATUS_COMPLETE, Recorder, ShadowRecorder, journal_path, read_trajectory
-from harness.registry import BENCHMARKS, EXECUTORS, METHODS, describe_plugin
+from harness.registry import BENCHMARKS, EXECUTORS, METHODS, describe_plugin, load_plugins
 from harness.sealed import method_attrs, seal
 from harness.seeding import stream
 from harness.store import StudyLock, best_of, move_aside, run_file, slot_runs
@@ -167,6 +167,7 @@ class CompareSpec:
     dataset_budgets: dict[str, Budget] = field(default_factory=dict)  # e.g. NATS-Bench's per-dataset budgets
     isolate: bool = False          # each method in a process of its own (harness/isolation.py)
     trust_plugins: bool = False    # plugin methods in-process, unsealed (recorded as plugin_trusted)
+    plugin_modules: tuple[str, ...] = ()  # --plugin / study modules, imported again where a worker starts fresh
     plugins: dict[str, dict[str, Any]] = field(default_factory=dict)  # set here: plugin method -> its origin
 
     def isolates(self, method: str) -> bool:
@@ -235,6 +236,7 @@ def _work_chunk(spec: CompareSpec, tasks: dict[str, Task], jobs: list[tuple[str,
                 lock: Lockstep | None = None) -> list[dict[str, Any]]:
     """Run a chunk of jobs; finished in-memory runs go to this process's own packs (rank 0's under
     torchrun: the other ranks write nothing)."""
+    load_plugins(spec.plugin_modules)  # a no-op where they are imported (forked workers); needed where not
     sink = PackWriter() if lock is None or lock.main else None
     out = []
     folders: dict[tuple[str, str], Path] = {}  # run_file's folder, built once per (dataset, method)

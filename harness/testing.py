@@ -10,7 +10,10 @@ Example, in a user's test file::
                               seeds=range(40), reference="tests/quality/golden/my_method.json")
 
 Make the reference once with ``python -m harness golden --method my_method ...`` (other seeds than the
-test's, so the test checks the distribution, not a replay) and commit the JSON.
+test's, so the test checks the distribution, not a replay) and commit the JSON. The reference says
+which method, benchmark, dataset, budget, config and data made it; a check that differs in any of
+them fails naming the key. The pytest plugin (``harness/pytest_plugin.py``) offers the same check as
+the ``assert_search_quality`` fixture, on the ``nas_task`` and ``nas_budget`` fixtures.
 """
 from __future__ import annotations
 

@@ -119,6 +119,7 @@ def spec_from_args(args: argparse.Namespace, study: dict[str, Any]) -> CompareSp
         executor=args.executor or "local",
         isolate=bool(getattr(args, "isolate", False)),
         trust_plugins=bool(getattr(args, "trust_plugins", False)),
+        plugin_modules=tuple(dict.fromkeys([*(getattr(args, "plugin", None) or []), *study.get("plugins", [])])),
     )
 
 
