@@ -47,7 +47,9 @@ class Registry(Generic[T]):
     def register(self, name: str) -> Callable[[T], T]:
         def deco(obj: T) -> T:
             if name in self._items and self._items[name] is not obj:
-                raise ValueError(f"{self.kind} '{name}' is registered twice")
+                first = getattr(self._items[name], "__module__", "?")
+                raise ValueError(f"{self.kind} '{name}' is registered twice (by {first} and by "
+                                 f"{getattr(obj, '__module__', '?')})")
             self._items[name] = obj
             return obj
 

@@ -135,3 +135,17 @@ def test_a_users_own_benchmarks_package_does_not_hide_the_harness_s(tmp_path: Pa
     assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1, r.stderr
     assert f"package 'benchmarks' is imported from {project / 'benchmarks'}, which shadows nas-harness's own" \
         in r.stderr
+
+
+def test_a_plugin_reusing_a_built_in_name_is_refused_naming_both(tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    from harness.registry import METHODS, PluginError, load_plugins
+
+    (tmp_path / "clash_plugin.py").write_text(
+        "from harness.registry import METHODS\n\n@METHODS.register('random_search')\nclass Mine:\n    pass\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    builtin = METHODS.get("random_search")
+    with pytest.raises(PluginError, match=r"--plugin clash_plugin: method 'random_search' is registered twice "
+                                          r"\(by methods\.random_search and by clash_plugin\)"):
+        load_plugins(["clash_plugin"])
+    assert METHODS.get("random_search") is builtin  # nothing replaced
