@@ -1,4 +1,4 @@
-"""The whole user path, installed for real (NAS_HARNESS_VENV_TEST=1; ~20-40 s, two pip installs): a
+"""The whole user path, installed for real (NAS_HARNESS_VENV_TEST=1; ~40-60 s, two pip installs): a
 venv over the system packages, the harness and a user's package (tests/harness/plugin_package.py)
 pip-installed into it; the user's method appears in ``nas-harness list``, runs sealed in
 ``nas-harness compare`` from a folder with its own ``benchmarks/`` package, and the package's own
@@ -21,7 +21,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 pytestmark = pytest.mark.skipif(not os.environ.get("NAS_HARNESS_VENV_TEST"),
                                 reason="set NAS_HARNESS_VENV_TEST=1 to pip-install the harness and a plugin "
-                                       "package into a temporary venv (~20-40 s)")
+                                       "package into a temporary venv (~40-60 s)")
 
 
 def _run(cmd: list[str | Path], cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess:
