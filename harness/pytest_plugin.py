@@ -55,7 +55,7 @@ def nas_task(request: pytest.FixtureRequest, _nas_tasks: dict[Any, Any]) -> Any:
     benchmark = args[0] if len(args) > 0 else opt("--nas-benchmark")
     dataset = args[1] if len(args) > 1 else opt("--nas-dataset")
     data, cache = opt("--nas-data"), opt("--nas-cache")
-    key = (benchmark, dataset, tuple(sorted(options.items())), data, cache)
+    key = (benchmark, dataset, repr(sorted(options.items())), data, cache)  # options may hold dicts
     if key not in _nas_tasks:
         from harness.registry import BENCHMARKS
 
