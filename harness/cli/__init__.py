@@ -45,6 +45,8 @@ class DefaultsFormatter(argparse.HelpFormatter):
         if action.default is argparse.SUPPRESS or not action.option_strings or \
                 any(w in text.lower() for w in ("default", "(else ")) or isinstance(action, argparse._VersionAction):
             return text
+        if action.required:
+            return f"{text} (required)"
         return f"{text} (default: {_shown(action.default)})"
 
 

@@ -47,8 +47,10 @@ def test_every_flag_says_its_default(command: str) -> None:
         if not action.option_strings or action.help == argparse.SUPPRESS or \
                 isinstance(action, (argparse._HelpAction, argparse._VersionAction)):
             continue
+        assert action.help, f"{command} {action.option_strings[0]} has no help text (argparse would show nothing)"
         text = formatter._get_help_string(action).lower()
-        assert "default" in text or "(else " in text, f"{command} {action.option_strings[0]}: {text}"
+        assert "default" in text or "(else " in text or "(required)" in text, \
+            f"{command} {action.option_strings[0]}: {text}"
     parser.format_help()  # formats (a stray % in a help text would raise here)
 
 
