@@ -239,3 +239,6 @@ def make(dataset: str, *, data: Path | str | None = None, cache: Path | str | No
     root = data_dir(data, FETCH_HINT)
     table = open_table(ensure_table(root, cache_dir(cache)))
     return NB201Task(table, dataset, report_test, images, root, train_images, query_seed)
+
+
+make.datasets = SEARCH_DATASETS  # shown by `list`
