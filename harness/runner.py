@@ -24,7 +24,7 @@ from harness.packs import PackWriter
 from harness.protocols import Executor, Task
 from harness.recorder import (STATUS_COMPLETE, Recorder, ShadowRecorder, journal_path, read_trajectory,
                               write_trajectory)
-from harness.registry import BENCHMARKS, EXECUTORS, METHODS
+from harness.registry import BENCHMARKS, EXECUTORS, METHODS, describe_plugin, load_plugins
 from harness.sealed import method_attrs, seal
 from harness.seeding import stream
 from harness.simclock import is_async, run_async
@@ -59,7 +59,8 @@ def _attrs(method: str, task: Task, budget: Budget, seed: int, cfg: Any, limit: 
 def run_one(method: str, task: Task, budget: Budget, seed: int, path: Path,
             config: dict[str, Any] | None = None, constraint: Constraint | str | None = None,
             sink: PackWriter | None = None, lock: Lockstep | None = None,
-            isolate: bool = False, sim_workers: int | None = None) -> dict[str, Any]:
+            isolate: bool = False, sim_workers: int | None = None,
+            describe_run: dict[str, Any] | None = None) -> dict[str, Any]:
     """One search run whose own file would be ``path``; a finished one is skipped, a journaled one
     resumed by replay (``harness.recorder`` says what is written where).
 
@@ -70,6 +71,8 @@ def run_one(method: str, task: Task, budget: Budget, seed: int, path: Path,
     ``lock`` (torchrun), rank 0 reads what is on disk and every rank follows it; only rank 0 writes,
     and every charge is rank 0's. With ``sim_workers`` a method offering ``ask``/``tell`` runs on that
     many simulated workers (``harness.simclock``); one without them runs its sequential ``search``.
+    ``describe_run`` adds attributes that describe the run without
+    determining it (where a plugin method came from), written when it ends.
     """
     cfg = make_config(method, config)
     limit = constraint_from(constraint)
@@ -83,6 +86,10 @@ def run_one(method: str, task: Task, budget: Budget, seed: int, path: Path,
                                       durable=attrs.get("cost_unit") == "measured_s", resumed=journal)
     else:
         recorder = ShadowRecorder(Path(path), task.space.n_dims, attrs, existing=replay)
+    bind = getattr(task, "for_run", None)  # a task whose answers depend on the run (harness/protocols.py)
+    sim_queries: list[int] = []  # under simulated workers: the queries submitted so far (harness/simclock.py)
+    if callable(bind):
+        task = bind(seed, lambda: sim_queries[0] if sim_queries else evaluator.spent.evals)
     evaluator = MeteredEvaluator(task, budget, recorder, replay=replay, constraint=limit,
                                  agree=lock.floats if lock.active else None, simulated_clock=sim_workers is not None)
     rng = stream(seed, "method", method)
@@ -93,7 +100,7 @@ def run_one(method: str, task: Task, budget: Budget, seed: int, path: Path,
         if isolate:  # the method in a process of its own, over a pipe (harness/isolation.py)
             if lock.active:
                 raise HarnessError("--isolate does not run under torchrun (ranks answer queries in lockstep); "
-                                   "run without --isolate")
+                                   "run without --isolate (a plugin method: with --trust-plugins)")
             ended, reported = run_isolated(METHODS.get(method), task, rng, cfg, evaluator,
                                            guard=guarded_dirs(Path(path), attrs), name=method)
         else:
@@ -102,7 +109,7 @@ def run_one(method: str, task: Task, budget: Budget, seed: int, path: Path,
             if sim_workers is not None and is_async(instance):
                 if lock.active:
                     raise HarnessError("--sim-workers does not run under torchrun; run without torchrun")
-                ended, simulated = run_async(instance, task, budget, sim_workers, recorder, limit)
+                ended, simulated = run_async(instance, task, budget, sim_workers, recorder, limit, sim_queries)
             else:
                 try:
                     instance.search(seal(evaluator))
@@ -115,7 +122,8 @@ def run_one(method: str, task: Task, budget: Budget, seed: int, path: Path,
     except BaseException:
         recorder.close(complete=False)
         raise
-    extra = {**describe(evaluator), **simulated, "ended": ended, **({"isolated": True} if isolate else {})}
+    extra = {**describe(evaluator), **simulated, "ended": ended, **({"isolated": True} if isolate else {}),
+             **(describe_run or {})}
     extra.update(method_attrs({**attrs, **extra}, reported, method))
     recorder.close(complete=True, extra_attrs=extra)
     return {**_summary(method, task, seed, recorder.location, recorder.trajectory()), "skipped": False,
@@ -185,6 +193,20 @@ class CompareSpec:
     isolate: bool = False          # each method in a process of its own (harness/isolation.py)
     executor_options: dict[str, Any] = field(default_factory=dict)  # e.g. ray's address (the executor's keywords)
     sim_workers: int | None = None  # simulated asynchronous workers per run (harness/simclock.py)
+    trust_plugins: bool = False    # plugin methods in-process, unsealed (recorded as plugin_trusted)
+    plugin_modules: tuple[str, ...] = ()  # --plugin / study modules, imported again where a worker starts fresh
+    plugins: dict[str, dict[str, Any]] = field(default_factory=dict)  # set here: plugin method -> its origin
+
+    def isolates(self, method: str) -> bool:
+        """Whether ``method`` runs in a process of its own: with ``isolate``, and for a plugin method
+        (an entry point or ``--plugin`` module) unless ``trust_plugins`` opts out."""
+        return self.isolate or (method in self.plugins and not self.trust_plugins)
+
+    def describe_run(self, method: str) -> dict[str, Any] | None:
+        """The attributes a run of ``method`` gets for where it came from (plugins only)."""
+        if method not in self.plugins:
+            return None
+        return {**self.plugins[method], **({"plugin_trusted": True} if self.trust_plugins else {})}
 
     def budget_for(self, dataset: str) -> Budget:
         """The budget of every run on ``dataset``."""
@@ -232,6 +254,8 @@ class CompareSpec:
         options = validate(factory_specs(factory), self.benchmark_options, f"{self.benchmark} option {{}}",
                            open_ended=accepts_more(factory))
         object.__setattr__(self, "method_configs", configs)  # frozen: store the coerced values once
+        object.__setattr__(self, "plugins", {m: describe_plugin(METHODS, m) for m in self.methods
+                                             if METHODS.is_plugin(m)})
         object.__setattr__(self, "benchmark_options", options)
         object.__setattr__(self, "executor_options", executor_options)
 
@@ -302,6 +326,7 @@ class ChunkWork:
         return need
 
     def __call__(self, jobs: list[tuple[str, str, int]]) -> ChunkResult:
+        load_plugins(self.spec.plugin_modules)  # a no-op where imported (forked workers); needed where not
         spec, tasks, lock = self.spec, self.tasks(), self.lock
         sink = _Collect() if lock is None or lock.main else None  # the other ranks write nothing
         out: list[dict[str, Any]] = []
@@ -314,7 +339,8 @@ class ChunkWork:
                     folder = folders[(ds, m)] = run_file(spec.out, spec.benchmark, ds, m, s).parent
                 out.append(run_one(m, tasks[ds], spec.budget_for(ds), s, folder / f"seed-{s}.h5",
                                    spec.method_configs.get(m), spec.constraint, sink=sink, lock=lock,
-                                   isolate=spec.isolate, sim_workers=spec.sim_workers))
+                                   isolate=spec.isolates(m), sim_workers=spec.sim_workers,
+                                   describe_run=spec.describe_run(m)))
         except Exception as exc:  # the runs finished before it still reach the store
             error = exc
         files = [(r["path"], read_trajectory(r["path"])) for r in out if not r["skipped"]

@@ -48,8 +48,11 @@ def is_async(method: Any) -> bool:
 
 
 def run_async(method: Any, task: Task, budget: Budget, workers: int, recorder: Any,
-              constraint: Constraint | None = None) -> tuple[str, dict[str, Any]]:
-    """Run ``method`` on ``workers`` simulated workers; returns (how it ended, attributes to add)."""
+              constraint: Constraint | None = None, queries: list[int] | None = None) -> tuple[str, dict[str, Any]]:
+    """Run ``method`` on ``workers`` simulated workers; returns (how it ended, attributes to add).
+    ``queries[0]`` counts the queries answered so far (a task's ``for_run`` reads it)."""
+    queries = [0] if queries is None else queries
+    queries[:] = [0]
     if task.attrs().get("cost_unit") != "simulated_s":
         raise HarnessError(f"--sim-workers needs a task with simulated cost (a table or surrogate); "
                            f"{task.name} measures its cost")
@@ -91,6 +94,7 @@ def run_async(method: Any, task: Task, budget: Budget, workers: int, recorder: A
                 answer = (float(out.cost_s[0]), float(out.epochs[0]), float(out.val[0]), float(out.report_valid[0]),
                           float(out.report_test[0]), int(out.index[0]) if out.index is not None
                           else int(task.space.index(codes.reshape(1, -1))[0]))
+            queries[0] += 1
             push(running, (now + answer[0], seq, pop(free), now, codes, fid, answer))
             seq += 1
         if not running:

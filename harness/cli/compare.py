@@ -53,6 +53,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    "seconds become simulated wall-clock; harness/simclock.py)")
     p.add_argument("--isolate", action="store_true", help="run each method in a process of its own that "
                    "holds no task, table or meter (harness/isolation.py; costs about a pipe round trip per query)")
+    p.add_argument("--trust-plugins", action="store_true",
+                   help="run plugin methods (entry points, --plugin) in this process, unsealed, instead of "
+                        "each in a process of its own as --isolate does; recorded as plugin_trusted in every "
+                        "such run")
+    p.description = ("Flags left unset take the study's values (--preset, --config, else the default study). "
+                     "Plugin methods run sealed, as with --isolate, unless --trust-plugins.")
     p.set_defaults(func=run)
 
 
@@ -130,6 +136,8 @@ def spec_from_args(args: argparse.Namespace, study: dict[str, Any]) -> CompareSp
         executor_options=executor_options,
         sim_workers=getattr(args, "sim_workers", None) or study.get("sim_workers"),
         isolate=bool(getattr(args, "isolate", False)),
+        trust_plugins=bool(getattr(args, "trust_plugins", False)),
+        plugin_modules=tuple(dict.fromkeys([*(getattr(args, "plugin", None) or []), *study.get("plugins", [])])),
     )
 
 
