@@ -40,4 +40,5 @@ def make(dataset: str, *, data: Path | None = None, cache: Path | None = None,
                      training_options(recipe, recipe_changes, train_seed=train_seed, train_images=train_images,
                                       download=download, device=device, threads=threads,
                                       checkpoint_min_s=checkpoint_min_s, accum=accum,
-                                      image_size=image_size, workers=workers, bad_images=bad_images, compile=compile), "C, N")
+                                      image_size=image_size, workers=workers, bad_images=bad_images,
+                                      compile=compile), "C, N")

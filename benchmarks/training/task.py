@@ -166,9 +166,11 @@ class TrainingBenchmark:
         from harness.distributed import from_env
 
         if from_env().main:  # per-query progress (compare logs at INFO)
-            how = (f"trained in {row['train_s']:.1f} s" + (f", {row['images_per_s']:,.0f} images/s, data wait "
-                                                           f"{100 * row['data_wait']:.0f}%" if "data_wait" in row else "")
-                   if trained else "from the cache")
+            how = "from the cache"
+            if trained:
+                how = f"trained in {row['train_s']:.1f} s"
+                if "data_wait" in row:
+                    how += f", {row['images_per_s']:,.0f} images/s, data wait {100 * row['data_wait']:.0f}%"
             log.info("%s %s, %d epochs: val %.2f%% (%s)", self.name, self.space.format(codes)[0], epochs,
                      row["val"], how)
         return row
