@@ -12,7 +12,7 @@ through the harness's own code and prints one line per check:
 * peak GPU memory of each.
 
     benchmarks/perf/gpu_check.sh              # one GPU
-    benchmarks/perf/gpu_check.sh --dry-run    # CPU, tiny sizes (run in CI by tests/benchmarks/training/test_gpu_check.py)
+    benchmarks/perf/gpu_check.sh --dry-run    # CPU, tiny sizes (CI: tests/benchmarks/training/test_gpu_check.py)
 
 Exits 1 when a check fails or a curve does not match; the last line is a JSON summary.
 """
@@ -191,7 +191,8 @@ def ddp_losses(sizes: dict[str, Any], device: str, accum: int) -> tuple[list[flo
     C, N, side, batch, steps = sizes["ddp"]
     _reset(device)
     recipe = preset("nb201-hp12", epochs=1, batch_size=batch)
-    res = Trainer(synthetic_data(batch * steps, side), recipe, 0, init(), accum=accum, device=device).fit(nb201_net(C, N))
+    trainer = Trainer(synthetic_data(batch * steps, side), recipe, 0, init(), accum=accum, device=device)
+    res = trainer.fit(nb201_net(C, N))
     return res.step_loss.tolist(), _peak(device)
 
 
