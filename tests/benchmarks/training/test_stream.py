@@ -65,6 +65,15 @@ def test_layout_split_and_pipeline(tmp_path: Path) -> None:
     assert len(sub.train) == 5 and sub.image_size == 224
     with pytest.raises(DataError, match="ImageFolder directories train/<class>"):
         images.load("imagenet", tmp_path / "nowhere")
+    from harness.registry import BENCHMARKS
+
+    task = BENCHMARKS.get("darts-train")("imagenet", data=tmp_path, image_size=24, workers=0, compile=True,
+                                         device="cpu")
+    ident, attrs = task.identity(DartsSpace().parse(DARTS_V2), 1), task.attrs()
+    for d in (ident, attrs):  # what can change a result is part of its identity; the worker count is not
+        assert d["pipeline"] == data.pipeline() and d["compile"] is True and "precision" not in d
+    plain = BENCHMARKS.get("darts-train")("digits", device="cpu")
+    assert not {"pipeline", "compile", "precision"} & set(plain.identity(DartsSpace().parse(DARTS_V2), 1))
 
 
 def test_corrupt_jpeg_stops_or_is_skipped(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
