@@ -285,7 +285,11 @@ class Trainer:
 
     def _resume(self, path: Path | None, model: nn.Module, opt: SGD,
                 epochs: int) -> tuple[int, list[float], float]:
-        state = load_matching(path, self._identity(), self.device)
+        d = self.dist
+        # rank 0 reads the checkpoint and hands it over, so ranks on nodes that do not share rank 0's
+        # filesystem resume from the same epoch instead of waiting for it in a collective
+        state = load_matching(path, self._identity(), "cpu" if d.active else self.device) if d.main else None
+        state = broadcast_object(state, d)
         if state is None:
             return 0, [], 0.0
         if int(state["epoch"]) > epochs:
