@@ -275,7 +275,8 @@ class Trainer:
 
     # ------------------------------------------------------------------ checkpoints
     def _identity(self) -> str:
-        return f"{self.recipe.key()}|seed={self.seed}|{self.data.name}|{self.data.sizes()}"
+        ident = f"{self.recipe.key()}|seed={self.seed}|{self.data.name}|{self.data.sizes()}"
+        return f"{ident}|{self.data.pipeline()}" if self.streamed else ident  # e.g. another image size
 
     def _save(self, path: Path | None, model: nn.Module, opt: SGD, epoch: int,
               losses: list[float], train_s: float) -> None:
