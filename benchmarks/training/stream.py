@@ -62,8 +62,17 @@ def _worker_init(_: int) -> None:
 
 
 def loader(data: FolderData, files: FileList, batches: object, cuda: bool, train: bool) -> DataLoader:
-    """A DataLoader over ``files`` with the data's worker count; persistent workers across epochs."""
+    """A DataLoader over ``files`` with the data's worker count; persistent workers across epochs. In a
+    daemonic process (a worker of ``compare --workers N``), which may not start processes, it decodes
+    in the process: slower, same result (augmentation does not depend on the worker count)."""
+    import multiprocessing
+
     w = int(data.workers)
+    if w and multiprocessing.current_process().daemon:
+        if train:  # once per training, not per evaluation pass
+            log.warning("%s: decoding in the process, not in %d DataLoader workers: this is a compare worker, "
+                        "which may not start processes (run compare with --workers 1 or under torchrun)", data.name, w)
+        w = 0
     return DataLoader(Images(files, transforms_for(data, train)), batch_sampler=batches, num_workers=w,
                       collate_fn=collate, pin_memory=cuda, persistent_workers=w > 0 and train,
                       prefetch_factor=4 if w else None, worker_init_fn=_worker_init if w else None)

@@ -98,6 +98,21 @@ def test_result_does_not_depend_on_worker_count(tmp_path: Path) -> None:
     assert in_process == one_worker  # augmentation seeded per (train seed, epoch, image)
 
 
+
+def test_a_daemonic_process_decodes_in_process(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import multiprocessing
+    import types
+
+    from benchmarks.training import stream
+
+    image_folder(tmp_path, per_class=4)
+    data = images.load("imagenet", tmp_path, image_size=16, workers=2)
+    assert stream.loader(data, data.valid, [[(None, 0)]], False, False).num_workers == 2
+    # a worker of compare's process pool may not start processes: the same batches, decoded in place
+    monkeypatch.setattr(multiprocessing, "current_process", lambda: types.SimpleNamespace(daemon=True))
+    assert stream.loader(data, data.valid, [[(None, 0)]], False, False).num_workers == 0
+
+
 def _train(cwd: Path, data: Path, accum: int, nodes: int = 1) -> tuple[dict | None, str]:
     """3-epoch schedule stopped after 2 (so a checkpoint stays); relative --out / --checkpoint land in the
     folder of the process that writes them."""
