@@ -47,9 +47,11 @@ CIFAR_MEAN, CIFAR_STD = (0.4914, 0.4822, 0.4465), (0.2470, 0.2435, 0.2616)
 # full size (one GPU) and dry-run size (CPU); the dry run keeps every code path, shrinks every number
 SIZES: dict[bool, dict[str, Any]] = {
     False: dict(nb201=(16, 5, 32, 256, 40), darts=(36, 20, 32, 96, 40), stream=(48, 14, 224, 128, 16, 12),
-                supernet=(16, 5, 32, 25_000, 5_000), ddp=(16, 5, 32, 64, 10), ddp_rel=1e-2),
+                supernet=(16, 5, 32, 25_000, 5_000), ddp=(16, 5, 32, 64, 10), ddp_rel=1e-2,
+                evnas={}, ednas={}),
     True: dict(nb201=(4, 1, 8, 16, 3), darts=(4, 2, 8, 8, 3), stream=(4, 2, 16, 8, 2, 1),
-               supernet=(4, 1, 8, 64, 32), ddp=(4, 1, 8, 16, 2), ddp_rel=1e-4),
+               supernet=(4, 1, 8, 64, 32), ddp=(4, 1, 8, 16, 2), ddp_rel=1e-4,
+               evnas={"population": 4, "tournament": 2}, ednas={"n_candidates": 4}),
 }
 
 
@@ -173,7 +175,8 @@ def check_supernets(sizes: dict[str, Any], device: str) -> list[dict[str, Any]]:
                       y[n_train:].numpy(), 10, CIFAR_MEAN, CIFAR_STD, crop_pad=side // 8, flip=True)
     out = []
     with tempfile.TemporaryDirectory(prefix="gpu-check-runs-") as tmp:
-        for method, config in (("evnas", {"generations": 1}), ("ednas", {"epochs": 1})):
+        for method, config in (("evnas", {"generations": 1, **sizes["evnas"]}),
+                               ("ednas", {"epochs": 1, **sizes["ednas"]})):
             _reset(device)
             t0 = time.perf_counter()
             summary = run_one(method, SyntheticSearch(data), Budget(max_epochs=1), 0, Path(tmp) / f"{method}.h5",
