@@ -15,7 +15,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--space", choices=("nb201", "darts"), default="nb201")
     p.add_argument("--arch", required=True, help="NB201 arch string or DARTS genotype (JSON or repr)")
     p.add_argument("--dataset", default="digits", help="digits, synthetic, cifar10-valid, cifar10, cifar100, "
-                                                       "ImageNet16-120, imagenet")
+                                                       "ImageNet16-120, imagenet (streamed), imagenet64")
     p.add_argument("--recipe", default=None, help="recipe preset (default: by benchmark and dataset)")
     p.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
                    help="change a recipe field, e.g. epochs=2")
