@@ -113,8 +113,8 @@ class Stream:
         """Unreadable images: stop (one line naming the first) or warn once per file and go on."""
         for path, reason in bad:
             if self.data.bad_images == "stop":
-                raise DataError(f"unreadable image {path}: {reason} (--option bad_images=skip replaces such "
-                                f"images by the next readable one)")
+                raise DataError(f"unreadable image {path}: {reason} (--option bad_images=skip, or train "
+                                f"--bad-images skip, replaces such images by the next readable one)")
             if path not in self._warned:
                 self._warned.add(path)
                 log.warning("unreadable image %s (%s); replaced by the next readable one", path, reason)

@@ -126,6 +126,8 @@ def imagenet(root: Path, image_size: int = 224, jitter: float = 0.4, workers: in
     halves of val (a fixed permutation, as the in-memory datasets)."""
     if bad_images not in BAD_IMAGES:
         raise DataError(f"bad_images must be one of {', '.join(BAD_IMAGES)}, got {bad_images!r}")
+    if int(image_size) < 8 or int(workers) < 0:
+        raise DataError(f"{name} needs image_size >= 8 and workers >= 0, got {image_size} and {workers}")
     train_dir, val_dir = _folders(root / name, name)
     train_samples, classes = _scan(train_dir)
     val_samples, _ = _scan(val_dir, classes)

@@ -65,6 +65,8 @@ def test_layout_split_and_pipeline(tmp_path: Path) -> None:
     assert len(sub.train) == 5 and sub.image_size == 224
     with pytest.raises(DataError, match="ImageFolder directories train/<class>"):
         images.load("imagenet", tmp_path / "nowhere")
+    with pytest.raises(DataError, match="image_size >= 8 and workers >= 0, got 4 and 0"):
+        images.load("imagenet", tmp_path, image_size=4, workers=0)
     from harness.registry import BENCHMARKS
 
     task = BENCHMARKS.get("darts-train")("imagenet", data=tmp_path, image_size=24, workers=0, compile=True,
