@@ -8,6 +8,7 @@ import numpy as np
 
 from benchmarks.spaces.nb201 import NB201Space
 from benchmarks.training.task import SMALL_DATA, NetSpec, TrainingBenchmark, make_task, training_options
+from benchmarks.training.data.names import IMAGE_DATASETS
 from harness.lockstep import ddp_capable
 from harness.options import Bounds
 from harness.registry import BENCHMARKS
@@ -42,3 +43,6 @@ def make(dataset: str, *, data: Path | None = None, cache: Path | None = None,
                                       checkpoint_min_s=checkpoint_min_s, accum=accum,
                                       image_size=image_size, workers=workers, bad_images=bad_images,
                                       compile=compile), "C, N")
+
+
+make.datasets = IMAGE_DATASETS  # shown by `list`

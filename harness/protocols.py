@@ -77,7 +77,13 @@ class TextData:
 
 @runtime_checkable
 class Task(Protocol):
-    """One benchmark on one dataset: answers evaluations and says how they are charged."""
+    """One benchmark on one dataset: answers evaluations and says how they are charged.
+
+    A task whose answers depend on the run may also define ``for_run(seed, queries) -> Task``: the
+    runner calls it once per run, with the run seed and a callable giving how many queries the run
+    has answered so far (replayed ones included), and meters the task it returns
+    (``benchmarks/nb201.py`` draws a training seed per query this way).
+    """
 
     name: str
     space: SearchSpace

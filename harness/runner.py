@@ -22,7 +22,7 @@ from harness.options import accepts_more, config_specs, factory_specs, validate
 from harness.packs import PackWriter
 from harness.protocols import Task
 from harness.recorder import STATUS_COMPLETE, Recorder, ShadowRecorder, journal_path, read_trajectory
-from harness.registry import BENCHMARKS, EXECUTORS, METHODS
+from harness.registry import BENCHMARKS, EXECUTORS, METHODS, describe_plugin, load_plugins
 from harness.sealed import method_attrs, seal
 from harness.seeding import stream
 from harness.store import StudyLock, best_of, move_aside, run_file, slot_runs
@@ -54,7 +54,7 @@ def _attrs(method: str, task: Task, budget: Budget, seed: int, cfg: Any, limit: 
 def run_one(method: str, task: Task, budget: Budget, seed: int, path: Path,
             config: dict[str, Any] | None = None, constraint: Constraint | str | None = None,
             sink: PackWriter | None = None, lock: Lockstep | None = None,
-            isolate: bool = False) -> dict[str, Any]:
+            isolate: bool = False, describe_run: dict[str, Any] | None = None) -> dict[str, Any]:
     """One search run whose own file would be ``path``; a finished one is skipped, a journaled one
     resumed by replay (``harness.recorder`` says what is written where).
 
@@ -63,7 +63,8 @@ def run_one(method: str, task: Task, budget: Budget, seed: int, path: Path,
     (``harness.isolation``). A method may define ``report_attrs() -> dict``; its answer is added to
     the run's attributes, except keys the harness writes itself (dropped with a warning). With a
     ``lock`` (torchrun), rank 0 reads what is on disk and every rank follows it; only rank 0 writes,
-    and every charge is rank 0's.
+    and every charge is rank 0's. ``describe_run`` adds attributes that describe the run without
+    determining it (where a plugin method came from), written when it ends.
     """
     cfg = make_config(method, config)
     limit = constraint_from(constraint)
@@ -77,6 +78,9 @@ def run_one(method: str, task: Task, budget: Budget, seed: int, path: Path,
                                       durable=attrs.get("cost_unit") == "measured_s", resumed=journal)
     else:
         recorder = ShadowRecorder(Path(path), task.space.n_dims, attrs, existing=replay)
+    bind = getattr(task, "for_run", None)  # a task whose answers depend on the run (harness/protocols.py)
+    if callable(bind):
+        task = bind(seed, lambda: evaluator.spent.evals)
     evaluator = MeteredEvaluator(task, budget, recorder, replay=replay, constraint=limit,
                                  agree=lock.floats if lock.active else None)
     rng = stream(seed, "method", method)
@@ -84,7 +88,7 @@ def run_one(method: str, task: Task, budget: Budget, seed: int, path: Path,
         if isolate:  # the method in a process of its own, over a pipe (harness/isolation.py)
             if lock.active:
                 raise HarnessError("--isolate does not run under torchrun (ranks answer queries in lockstep); "
-                                   "run without --isolate")
+                                   "run without --isolate (a plugin method: with --trust-plugins)")
             ended, reported = run_isolated(METHODS.get(method), task, rng, cfg, evaluator,
                                            guard=guarded_dirs(Path(path), attrs), name=method)
         else:
@@ -99,7 +103,7 @@ def run_one(method: str, task: Task, budget: Budget, seed: int, path: Path,
     except BaseException:
         recorder.close(complete=False)
         raise
-    extra = {**describe(evaluator), "ended": ended, **({"isolated": True} if isolate else {})}
+    extra = {**describe(evaluator), "ended": ended, **({"isolated": True} if isolate else {}), **(describe_run or {})}
     extra.update(method_attrs({**attrs, **extra}, reported, method))
     recorder.close(complete=True, extra_attrs=extra)
     return {**_summary(method, task, seed, recorder.location, recorder.trajectory()), "skipped": False,
@@ -165,6 +169,20 @@ class CompareSpec:
     executor: str = "local"        # where the chunks run (harness/executors/)
     dataset_budgets: dict[str, Budget] = field(default_factory=dict)  # e.g. NATS-Bench's per-dataset budgets
     isolate: bool = False          # each method in a process of its own (harness/isolation.py)
+    trust_plugins: bool = False    # plugin methods in-process, unsealed (recorded as plugin_trusted)
+    plugin_modules: tuple[str, ...] = ()  # --plugin / study modules, imported again where a worker starts fresh
+    plugins: dict[str, dict[str, Any]] = field(default_factory=dict)  # set here: plugin method -> its origin
+
+    def isolates(self, method: str) -> bool:
+        """Whether ``method`` runs in a process of its own: with ``isolate``, and for a plugin method
+        (an entry point or ``--plugin`` module) unless ``trust_plugins`` opts out."""
+        return self.isolate or (method in self.plugins and not self.trust_plugins)
+
+    def describe_run(self, method: str) -> dict[str, Any] | None:
+        """The attributes a run of ``method`` gets for where it came from (plugins only)."""
+        if method not in self.plugins:
+            return None
+        return {**self.plugins[method], **({"plugin_trusted": True} if self.trust_plugins else {})}
 
     def budget_for(self, dataset: str) -> Budget:
         """The budget of every run on ``dataset``."""
@@ -208,6 +226,8 @@ class CompareSpec:
         options = validate(factory_specs(factory), self.benchmark_options, f"{self.benchmark} option {{}}",
                            open_ended=accepts_more(factory))
         object.__setattr__(self, "method_configs", configs)  # frozen: store the coerced values once
+        object.__setattr__(self, "plugins", {m: describe_plugin(METHODS, m) for m in self.methods
+                                             if METHODS.is_plugin(m)})
         object.__setattr__(self, "benchmark_options", options)
 
 
@@ -219,6 +239,7 @@ def _work_chunk(spec: CompareSpec, tasks: dict[str, Task], jobs: list[tuple[str,
                 lock: Lockstep | None = None) -> list[dict[str, Any]]:
     """Run a chunk of jobs; finished in-memory runs go to this process's own packs (rank 0's under
     torchrun: the other ranks write nothing)."""
+    load_plugins(spec.plugin_modules)  # a no-op where they are imported (forked workers); needed where not
     sink = PackWriter() if lock is None or lock.main else None
     out = []
     folders: dict[tuple[str, str], Path] = {}  # run_file's folder, built once per (dataset, method)
@@ -228,7 +249,8 @@ def _work_chunk(spec: CompareSpec, tasks: dict[str, Task], jobs: list[tuple[str,
             if folder is None:
                 folder = folders[(ds, m)] = run_file(spec.out, spec.benchmark, ds, m, s).parent
             out.append(run_one(m, tasks[ds], spec.budget_for(ds), s, folder / f"seed-{s}.h5",
-                               spec.method_configs.get(m), spec.constraint, sink=sink, lock=lock, isolate=spec.isolate))
+                               spec.method_configs.get(m), spec.constraint, sink=sink, lock=lock,
+                               isolate=spec.isolates(m), describe_run=spec.describe_run(m)))
     finally:
         if sink is not None:
             sink.close()  # finished runs reach disk even when a later run fails

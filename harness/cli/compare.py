@@ -47,6 +47,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--executor", default=None, help="where runs execute (see `list`; default: local)")
     p.add_argument("--isolate", action="store_true", help="run each method in a process of its own that "
                    "holds no task, table or meter (harness/isolation.py; costs about a pipe round trip per query)")
+    p.add_argument("--trust-plugins", action="store_true",
+                   help="run plugin methods (entry points, --plugin) in this process, unsealed, instead of "
+                        "each in a process of its own as --isolate does; recorded as plugin_trusted in every "
+                        "such run")
+    p.description = ("Flags left unset take the study's values (--preset, --config, else the default study). "
+                     "Plugin methods run sealed, as with --isolate, unless --trust-plugins.")
     p.set_defaults(func=run)
 
 
@@ -112,6 +118,8 @@ def spec_from_args(args: argparse.Namespace, study: dict[str, Any]) -> CompareSp
         constraint=args.constraint or study.get("constraint"),
         executor=args.executor or "local",
         isolate=bool(getattr(args, "isolate", False)),
+        trust_plugins=bool(getattr(args, "trust_plugins", False)),
+        plugin_modules=tuple(dict.fromkeys([*(getattr(args, "plugin", None) or []), *study.get("plugins", [])])),
     )
 
 

@@ -1,4 +1,4 @@
-"""`prepare nb201`: convert NB201 data (exports folder or official .pth) into one HDF5 table."""
+"""`prepare nb201`: convert NB201 data (exports folder, official .pth or NATS-Bench tss file) into one HDF5 table."""
 from __future__ import annotations
 
 import argparse
@@ -13,7 +13,8 @@ from harness.errors import DataError, UnknownNameError
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("prepare", help="convert benchmark data into a prepared table")
     p.add_argument("benchmark", help="nb201")
-    p.add_argument("--source", required=True, help="folder of public exports, or an official NAS-Bench-201 .pth")
+    p.add_argument("--source", required=True, help="folder of public exports, an official NAS-Bench-201 .pth, "
+                   "or a NATS-Bench tss folder (NATS-tss-v1_0-3ffb9-simple) or .pickle.pbz2 (docs/data.md)")
     p.add_argument("--out", required=True, help="output HDF5 file")
     p.set_defaults(func=run)
 

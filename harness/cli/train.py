@@ -12,7 +12,7 @@ from harness.progress import Epochs
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("train", help="train one architecture for real (torchrun-ready)")
-    p.add_argument("--space", choices=("nb201", "darts"), default="nb201")
+    p.add_argument("--space", choices=("nb201", "darts"), default="nb201", help="search space of --arch")
     p.add_argument("--arch", required=True, help="NB201 arch string or DARTS genotype (JSON or repr)")
     p.add_argument("--dataset", default="digits", help="digits, synthetic, cifar10-valid, cifar10, cifar100, "
                                                        "ImageNet16-120, imagenet (streamed), imagenet64")

@@ -14,6 +14,7 @@ import numpy as np
 import torch
 
 from benchmarks.training.data.download import ARCHIVES, fetch
+from benchmarks.training.data.names import IMAGE_DATASETS
 from harness.errors import DataError, UnknownNameError
 from harness.seeding import stream
 
@@ -206,7 +207,7 @@ def imagenet(root: Path, side: int = 64, max_per_class: int | None = None, downl
                 (0.229, 0.224, 0.225), crop_pad=side // 8, flip=True)
 
 
-DATASETS = ("digits", "synthetic", "cifar10-valid", "cifar10", "cifar100", "ImageNet16-120", "imagenet", "imagenet64")
+DATASETS = IMAGE_DATASETS
 
 
 def load(name: str, root: Path | None, download: bool = False, train_images: int | None = None, *,
