@@ -151,3 +151,27 @@ def test_streamed_darts_on_two_nodes_matches_one_process(tmp_path: Path, caplog:
     assert len(epochs) == 2 and all(k in epochs[0] for k in ("loss", "train acc", "images/s", "data wait", "ETA"))
     assert sum("corrupt.JPEG" in r.getMessage() for r in caplog.records) == 1  # warned once, training went on
     assert 0 <= one["data_wait"] < 1 and one["images_per_s"] > 0
+
+
+def test_chunk_sampler_cuts_the_in_memory_batches() -> None:
+    # the ranks' shards of a step are contiguous chunks of the global batch of the permutation the
+    # in-memory trainer draws for (seed, epoch), whatever the process count
+    from benchmarks.training.stream import ChunkSampler
+    from harness.distributed import Dist
+    from harness.seeding import torch_seed
+
+    n, batch, seed, epoch = 37, 8, 3, 2
+    perm = torch.randperm(n, generator=torch.Generator().manual_seed(torch_seed(seed, "epoch", str(epoch))))
+    for world, accum in ((1, 1), (1, 4), (2, 2), (4, 1)):
+        shards = []
+        for rank in range(world):
+            sampler = ChunkSampler(n, batch, Dist(rank, world, rank), accum, seed)
+            sampler.set_epoch(epoch)
+            shards.append([[i for _, i in step] for step in sampler])
+            assert len(sampler) == n // batch and isinstance(sampler, torch.utils.data.DistributedSampler)
+        for step in range(n // batch):
+            assert sum((s[step] for s in shards), []) == perm[step * batch:(step + 1) * batch].tolist()
+    keyed = list(ChunkSampler(n, batch, Dist(), 1, seed))[0]
+    assert len({k for k, _ in keyed}) == batch  # one augmentation seed per image
+    with pytest.raises(DataError, match="divisible by processes x micro-batches = 3"):
+        ChunkSampler(n, batch, Dist(0, 3, 0), 1, seed)
