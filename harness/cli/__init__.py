@@ -124,6 +124,9 @@ def main(argv: list[str] | None = None) -> int:
     except HarnessError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # the reader went away (``list | head``): what it wanted was printed
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # nothing left to flush at exit
+        return 0
     except OSError as exc:  # a user path: read-only, full disk, a file where a folder goes, ...
         print(f"error: {_os_error(exc)}", file=sys.stderr)
         return 2
