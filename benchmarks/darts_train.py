@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import numpy as np
 
 from benchmarks.spaces.darts import DartsSpace
 from benchmarks.training.task import SMALL_DATA, NetSpec, TrainingBenchmark, make_task, training_options
+from benchmarks.training.data.names import IMAGE_DATASETS
 from harness.lockstep import ddp_capable
 from harness.options import Bounds
 from harness.registry import BENCHMARKS
@@ -28,10 +29,12 @@ def make(dataset: str, *, data: Path | None = None, cache: Path | None = None,
          train_seed: Annotated[int, Bounds(ge=0)] = 0, train_images: Annotated[int | None, Bounds(ge=1)] = None,
          download: bool = False, device: str | None = None, threads: Annotated[int | None, Bounds(ge=1)] = None,
          checkpoint_min_s: Annotated[float, Bounds(ge=0)] = 10.0,
-         accum: Annotated[int, Bounds(ge=1)] = 1) -> TrainingBenchmark:
+         accum: Annotated[int, Bounds(ge=1)] = 1, image_size: Annotated[int | None, Bounds(ge=8)] = None,
+         workers: Annotated[int, Bounds(ge=0)] = 4, bad_images: Literal["stop", "skip"] = "stop",
+         compile: bool = False) -> TrainingBenchmark:
     """DARTS (S1) genotypes trained for real (evaluation size C=36, 20 cells by default).
     The keywords are the ``--option``s, checked against these annotations when a study is built."""
-    small, inet = dataset in SMALL_DATA, dataset == "imagenet"
+    small, inet = dataset in SMALL_DATA, dataset in ("imagenet", "imagenet64")
     net = NetSpec("darts", C if C is not None else 8 if small else 48 if inet else 36,
                   layers if layers is not None else 5 if small else 14 if inet else 20,
                   auxiliary if auxiliary is not None else not small, inet)
@@ -39,5 +42,9 @@ def make(dataset: str, *, data: Path | None = None, cache: Path | None = None,
                      "digits-fast" if small else "imagenet-250" if inet else "darts-eval",
                      training_options(recipe, recipe_changes, train_seed=train_seed, train_images=train_images,
                                       download=download, device=device, threads=threads,
-                                      checkpoint_min_s=checkpoint_min_s, accum=accum),
+                                      checkpoint_min_s=checkpoint_min_s, accum=accum,
+                                      image_size=image_size, workers=workers, bad_images=bad_images, compile=compile),
                      "C, layers, auxiliary")
+
+
+make.datasets = IMAGE_DATASETS  # shown by `list`

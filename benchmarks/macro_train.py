@@ -9,6 +9,7 @@ import numpy as np
 
 from benchmarks.spaces.macro import MacroSpace, macs
 from benchmarks.training.task import SMALL_DATA, NetSpec, TrainingBenchmark, make_task, training_options
+from benchmarks.training.data.names import IMAGE_DATASETS
 from harness.errors import UnknownNameError
 from harness.lockstep import ddp_capable
 from harness.options import Bounds
@@ -48,3 +49,6 @@ def make(dataset: str, *, data: Path | None = None, cache: Path | None = None, r
                                       download=download, device=device, threads=threads,
                                       checkpoint_min_s=checkpoint_min_s, accum=accum),
                      cls=MacroTrainingBenchmark)
+
+
+make.datasets = IMAGE_DATASETS  # shown by `list`

@@ -1,13 +1,20 @@
 """NAS-Bench-201 (S2) answered from the prepared table under the NB201 paper's protocol.
 
-A query at fidelity 12 returns the hp=12 validation accuracy (mean over seeds: the exports hold no
-per-seed values, the paper drew one random seed) and costs ``12 x train-per-epoch + valid-per-epoch``
-simulated seconds; the reported numbers are the cell's hp=200 accuracies (baselines.md).
+A query at fidelity 12 returns the hp=12 validation accuracy and costs ``12 x train-per-epoch +
+valid-per-epoch`` simulated seconds; the reported numbers are the cell's hp=200 accuracies
+(baselines.md). ``query_seed`` picks how a query treats the training seeds:
+
+* ``mean`` (default): the mean over seeds, the only choice with the public exports;
+* ``random``: the paper's exact protocol, for tables with per-seed values (an official ``.pth`` or
+  NATS-Bench file): every query answers one training seed's accuracy and that seed's own cost, as
+  the API's ``is_random=True`` does. The seed is drawn from (run seed, query index), so a run is
+  reproducible and replays the same draws on resume; ``for_run`` binds a task to a run.
 """
 from __future__ import annotations
 
+import copy
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Callable, Literal
 
 import numpy as np
 
@@ -15,8 +22,8 @@ from benchmarks.tabular.nb201_axes import DATASETS
 from benchmarks.spaces.nb201 import NB201Space
 from benchmarks.tabular.nb201_table import NB201Table, ensure_table, open_table
 from harness import __version__
-from harness.config import cache_dir, data_dir
-from harness.errors import DataError, UnknownNameError
+from harness.config import FETCH_HINT, cache_dir, data_dir
+from harness.errors import DataError, HarnessError, UnknownNameError
 from harness.options import Bounds
 from harness.protocols import Outcome, SearchData
 from harness.registry import BENCHMARKS
@@ -32,6 +39,13 @@ TIME_SCALE = {
     "ImageNet16-120": (151_700 / 25_000 * 0.25, 3_000 / 25_000 * 0.25),
 }
 REPORT_TEST = {"cifar10-valid": "cifar10", "cifar100": "cifar100", "ImageNet16-120": "ImageNet16-120"}
+QUERY_SEEDS = ("mean", "random")
+_DRAW_SALT = 0x4E42_3230_31  # keeps the training-seed draw apart from every other stream of a run seed
+
+
+def draw_slot(run_seed: int, query: int, n: int) -> int:
+    """Which of ``n`` training seeds query number ``query`` of run ``run_seed`` answers (0..n-1)."""
+    return int(np.random.default_rng([int(run_seed), int(query), _DRAW_SALT]).integers(n))
 
 
 class NB201Task:
@@ -39,7 +53,7 @@ class NB201Task:
 
     def __init__(self, table: NB201Table, dataset: str, report_test: str = "paper",
                  images: str | None = None, images_root: Path | None = None,
-                 train_images: int | None = None) -> None:
+                 train_images: int | None = None, query_seed: str = "mean") -> None:
         if dataset not in SEARCH_DATASETS:
             close = [d for d in DATASETS if d not in SEARCH_DATASETS and d == dataset]
             hint = " (cifar10 has no validation split: search on cifar10-valid)" if close else ""
@@ -47,6 +61,8 @@ class NB201Task:
                 f"unknown NB201 search dataset {dataset!r}{hint}; known: {', '.join(SEARCH_DATASETS)}")
         if report_test not in ("paper", "same"):
             raise DataError(f"report_test must be 'paper' or 'same', got {report_test!r}")
+        if query_seed not in QUERY_SEEDS:
+            raise DataError(f"query_seed must be one of {', '.join(QUERY_SEEDS)}, got {query_seed!r}")
         self.table = table
         self.dataset = dataset
         self.name = f"nb201/{dataset}"
@@ -69,6 +85,52 @@ class NB201Task:
         # images for weight-sharing methods (EvNAS, EDNAS): "same" = this dataset's own NB201 splits
         self.images = dataset if images == "same" else images
         self._images_root, self._train_images = images_root, train_images
+        self.query_seed = query_seed
+        self._run_seed: int | None = None
+        self._queries: Callable[[], int] | None = None
+        if query_seed == "random":
+            self._init_seeds(table, dataset)
+
+    def _init_seeds(self, table: NB201Table, dataset: str) -> None:
+        """Per-seed answers: each seed's hp accuracy and cost from its own measured times."""
+        if not table.has_seeds:
+            raise DataError(f"query_seed=random needs per-seed values; {table.path.name} holds seed means only "
+                            "(the public exports): prepare the table from an official NAS-Bench-201 .pth or a "
+                            "NATS-Bench tss file (docs/data.md)")
+        self._seed_val, self._seed_cost, self._seed_n = {}, {}, {}
+        for f in self._val:
+            hp = int(f)
+            n = table.seed_count(dataset, hp)
+            val = table.seed_column(dataset, "valid_acc", hp)
+            cost = hp * table.seed_column(dataset, "train_time_epoch", hp) + \
+                table.seed_column(dataset, "valid_time_epoch", hp)
+            have = n > 0
+            filled = np.arange(val.shape[1])[None, :] < n[:, None]
+            if (np.isnan(val) & filled).any() or (np.isnan(cost) & filled).any():
+                raise DataError(f"{table.path.name}: a {dataset} hp={hp} seed has no validation accuracy or time")
+            self._seed_val[f], self._seed_cost[f], self._seed_n[f] = val, cost, n
+            if not have.all():  # a cell without seeds here has no answer at this fidelity
+                self._val[f] = np.where(have, self._val[f], np.nan)
+        self.fidelities = tuple(f for f, v in self._val.items() if not np.isnan(v).any())
+
+    def for_run(self, seed: int, queries: Callable[[], int]) -> "NB201Task":
+        """This task for one run: ``queries()`` is how many queries the run has answered so far (the
+        evaluator's count, replayed ones included), so query k draws its seed from (seed, k)."""
+        if self.query_seed == "mean":
+            return self
+        bound = copy.copy(self)
+        bound._run_seed, bound._queries = int(seed), queries
+        return bound
+
+    def _draw(self, fidelity: float, idx: int) -> tuple[float, float]:
+        if self._queries is None:
+            raise HarnessError(f"{self.name} with query_seed=random answers queries of a run only "
+                               "(bind it with for_run(seed, queries); the runner does)")
+        n = int(self._seed_n[fidelity][idx])
+        if n == 0:
+            raise self._missing(fidelity, idx)
+        k = draw_slot(self._run_seed, self._queries(), n)
+        return float(self._seed_val[fidelity][idx, k]), float(self._seed_cost[fidelity][idx, k])
 
     def search_data(self) -> SearchData:
         """Train / valid images for weight-sharing methods; only when built with ``images``."""
@@ -81,22 +143,31 @@ class NB201Task:
 
     def evaluate(self, codes: np.ndarray, fidelity: float) -> Outcome:
         idx = self.space.index(codes)
-        val = self._val[fidelity][idx]
+        if self.query_seed == "random":  # one query at a time: each draws at its own query index
+            if len(idx) != 1:
+                raise HarnessError(f"{self.name} with query_seed=random evaluates one architecture per call")
+            val_cost = self._draw(fidelity, int(idx[0]))
+            val, cost = np.array([val_cost[0]]), np.array([val_cost[1]])
+        else:
+            val, cost = self._val[fidelity][idx], self._cost[fidelity][idx]
         if np.isnan(val).any():
             raise self._missing(fidelity, int(idx[np.isnan(val)][0]))
-        return Outcome(val=val, cost_s=self._cost[fidelity][idx], epochs=np.full(len(idx), fidelity),
+        return Outcome(val=val, cost_s=cost, epochs=np.full(len(idx), fidelity),
                        report_valid=self._report_valid[idx], report_test=self._report_test[idx], index=idx)
 
     def evaluate_one(self, codes: np.ndarray, fidelity: float) -> tuple[float, float, float, float, float, int]:
         """One row (n_dims,) as Python scalars (val, cost_s, epochs, report_valid, report_test, index):
         the metered evaluator's per-query path, with ``evaluate``'s numbers and errors but no arrays."""
         idx = self.space.index_one(codes)
-        vals, costs = self._one[fidelity]
-        val = vals[idx]
+        if self.query_seed == "random":
+            val, cost = self._draw(fidelity, idx)
+        else:
+            vals, costs = self._one[fidelity]
+            val, cost = vals[idx], costs[idx]
         if val != val:  # NaN
             raise self._missing(fidelity, idx)
         rv, rt = self._report_lists
-        return val, costs[idx], float(fidelity), rv[idx], rt[idx], idx
+        return val, cost, float(fidelity), rv[idx], rt[idx], idx
 
     def _missing(self, fidelity: float, arch: int) -> DataError:
         return DataError(f"the NB201 data has no {self.dataset} validation accuracy at {fidelity:g} "
@@ -127,6 +198,16 @@ class NB201Task:
         }
 
     def attrs(self) -> dict[str, Any]:
+        if self.query_seed == "random":
+            return {**self._mean_attrs(), "query_seed": "random",
+                    "protocol": ("NB201 paper, exact: query = hp=12 x-valid accuracy of one training seed drawn per "
+                                 "query from (run seed, query index), like the API's is_random=True; cost = that "
+                                 "seed's 12 x train-per-epoch + valid-per-epoch; report = hp=200 accuracies "
+                                 "(mean over seeds)"),
+                    "cost_model": f"exact (each seed's measured {self.dataset} times)"}
+        return self._mean_attrs()
+
+    def _mean_attrs(self) -> dict[str, Any]:
         exact = self.dataset == "cifar10-valid"
         return {
             "benchmark": "nb201", "dataset": self.dataset, "cost_unit": "simulated_s",
@@ -146,13 +227,18 @@ class NB201Task:
 def make(dataset: str, *, data: Path | str | None = None, cache: Path | str | None = None,
          report_test: Literal["paper", "same"] = "paper",
          images: Literal["same", "digits", "synthetic"] | None = None,
-         train_images: Annotated[int | None, Bounds(ge=1)] = None) -> NB201Task:
-    """NAS-Bench-201 from tabular data (exports folder, official .pth, or a prepared table).
+         train_images: Annotated[int | None, Bounds(ge=1)] = None,
+         query_seed: Literal["mean", "random"] = "mean") -> NB201Task:
+    """NAS-Bench-201 from tabular data (exports folder, official .pth or NATS-Bench tss file, or a prepared table).
 
     ``images`` (same | digits | synthetic) adds the train/valid images weight-sharing methods train
-    on; image folders are looked up under the same data directory. The keywords are the ``--option``s,
-    checked against these annotations when a study is built.
+    on; image folders are looked up under the same data directory. ``query_seed=random`` answers
+    each query from one drawn training seed (needs per-seed data: docs/data.md). The keywords are
+    the ``--option``s, checked against these annotations when a study is built.
     """
-    root = data_dir(data)
+    root = data_dir(data, FETCH_HINT)
     table = open_table(ensure_table(root, cache_dir(cache)))
-    return NB201Task(table, dataset, report_test, images, root, train_images)
+    return NB201Task(table, dataset, report_test, images, root, train_images, query_seed)
+
+
+make.datasets = SEARCH_DATASETS  # shown by `list`

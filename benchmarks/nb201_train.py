@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import numpy as np
 
 from benchmarks.spaces.nb201 import NB201Space
 from benchmarks.training.task import SMALL_DATA, NetSpec, TrainingBenchmark, make_task, training_options
+from benchmarks.training.data.names import IMAGE_DATASETS
 from harness.lockstep import ddp_capable
 from harness.options import Bounds
 from harness.registry import BENCHMARKS
@@ -28,7 +29,9 @@ def make(dataset: str, *, data: Path | None = None, cache: Path | None = None,
          train_seed: Annotated[int, Bounds(ge=0)] = 0, train_images: Annotated[int | None, Bounds(ge=1)] = None,
          download: bool = False, device: str | None = None, threads: Annotated[int | None, Bounds(ge=1)] = None,
          checkpoint_min_s: Annotated[float, Bounds(ge=0)] = 10.0,
-         accum: Annotated[int, Bounds(ge=1)] = 1) -> TrainingBenchmark:
+         accum: Annotated[int, Bounds(ge=1)] = 1, image_size: Annotated[int | None, Bounds(ge=8)] = None,
+         workers: Annotated[int, Bounds(ge=0)] = 4, bad_images: Literal["stop", "skip"] = "stop",
+         compile: bool = False) -> TrainingBenchmark:
     """NB201 cells trained for real (any dataset; C=8, N=1 and the digits recipe on small data).
     The keywords are the ``--option``s, checked against these annotations when a study is built."""
     small = dataset in SMALL_DATA
@@ -37,4 +40,9 @@ def make(dataset: str, *, data: Path | None = None, cache: Path | None = None,
                      "digits-fast" if small else "nb201-hp12",
                      training_options(recipe, recipe_changes, train_seed=train_seed, train_images=train_images,
                                       download=download, device=device, threads=threads,
-                                      checkpoint_min_s=checkpoint_min_s, accum=accum), "C, N")
+                                      checkpoint_min_s=checkpoint_min_s, accum=accum,
+                                      image_size=image_size, workers=workers, bad_images=bad_images,
+                                      compile=compile), "C, N")
+
+
+make.datasets = IMAGE_DATASETS  # shown by `list`

@@ -14,6 +14,7 @@ from typing import Annotated, Any
 import numpy as np
 
 from benchmarks.spaces.neurocell import NeuroCellSpace
+from benchmarks.training.data.names import IMAGE_DATASETS
 from harness import __version__
 from harness.errors import HarnessError
 from harness.lockstep import ddp_capable
@@ -103,3 +104,6 @@ def make(dataset: str, *, data: Path | str | None = None, cache: Path | str | No
     root = Path(data) if data is not None else None
     return NeuroCellTask(dataset, root, train_seed=train_seed, train_images=train_images, download=download,
                          device=device, threads=threads)
+
+
+make.datasets = IMAGE_DATASETS  # shown by `list`

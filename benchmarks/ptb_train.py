@@ -19,7 +19,7 @@ from typing import Annotated, Any
 
 import numpy as np
 
-from benchmarks.training.data.text import PTB_URL, Corpus, unigram_perplexity
+from benchmarks.training.data.text import PTB_URL, TEXT_DATASETS, Corpus, unigram_perplexity
 from benchmarks.training.cache import TrainCache, cache_key
 from benchmarks.spaces.rnn import RNNSpace
 from harness import __version__
@@ -139,3 +139,6 @@ def make(dataset: str, *, data: Path | str | None = None, cache: Path | str | No
     root = None if dataset == "synthetic-text" else data_dir(Path(data) if data is not None else None)
     cache_file = cache_dir(Path(cache) if cache is not None else None, create=False) / "training" / "ptb-train.sqlite"
     return PTBTrainTask(dataset, lm_recipe, cache_file, root, **kwargs)
+
+
+make.datasets = TEXT_DATASETS  # shown by `list`

@@ -8,16 +8,19 @@ from harness.errors import DataError
 
 DATA_ENV = "NAS_HARNESS_DATA"
 CACHE_ENV = "NAS_HARNESS_CACHE"
+FETCH_HINT = "get the NB201 data with `python -m harness data fetch nb201 --dest DIR`"
 
 
-def data_dir(flag: str | os.PathLike | None) -> Path:
-    """The data directory from --data or NAS_HARNESS_DATA; a clear error when neither is set."""
+def data_dir(flag: str | os.PathLike | None, fix: str | None = None) -> Path:
+    """The data directory from --data or NAS_HARNESS_DATA; a clear error when neither is set or it
+    is missing, ending with ``fix`` (what gets the data, e.g. ``FETCH_HINT``) when given."""
     value = flag if flag is not None else os.environ.get(DATA_ENV)
+    hint = f" ({fix})" if fix else ""
     if not value:
-        raise DataError(f"no data directory: pass --data DIR or set {DATA_ENV}")
+        raise DataError(f"no data directory: pass --data DIR or set {DATA_ENV}{hint}")
     path = Path(value).expanduser()
     if not path.exists():
-        raise DataError(f"data path {path} does not exist")
+        raise DataError(f"data path {path} does not exist{hint}")
     return path
 
 

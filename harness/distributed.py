@@ -49,7 +49,7 @@ def init(backend: str | None = None) -> Dist:
         import torch.distributed as td
 
         if not td.is_initialized():
-            backend = backend or ("nccl" if torch.cuda.is_available() else "gloo")
+            backend = backend or _default_backend(torch)
             if backend == "nccl":  # object collectives (broadcast_object) use the current device
                 torch.cuda.set_device(d.local_rank)
             td.init_process_group(backend=backend)
@@ -57,6 +57,13 @@ def init(backend: str | None = None) -> Dist:
             # them during finalization aborts the process (SIGABRT), so tear the group down first
             atexit.register(shutdown)
     return d
+
+
+def _default_backend(torch: Any) -> str:
+    """nccl when every local rank has a GPU of its own; gloo otherwise (CPU, or several ranks sharing
+    one GPU, which nccl refuses)."""
+    local = int(os.environ.get("LOCAL_WORLD_SIZE", 1))
+    return "nccl" if torch.cuda.is_available() and torch.cuda.device_count() >= local else "gloo"
 
 
 def _group_up() -> bool:

@@ -31,7 +31,9 @@ class MeteredEvaluator:
     architectures again, which also catches nondeterminism), then goes on live. Under a
     ``constraint`` an infeasible architecture is answered NaN, free and unrecorded. Under torchrun,
     ``agree`` (``harness.lockstep.Lockstep.floats``) gives every rank rank 0's values and measured
-    seconds, so the budget runs out at the same query everywhere.
+    seconds, so the budget runs out at the same query everywhere. With ``simulated_clock`` (a
+    sequential method under ``--sim-workers``: one worker) ``wall_s`` is the simulated clock, the
+    seconds charged so far, as harness/simclock.py records it.
 
     A task with ``evaluate_keyed(codes, fidelity, seed, first)`` (a noisy surrogate) is answered
     through it: row i is the run's query number ``first + i`` (queries charged so far, replayed ones
@@ -43,8 +45,10 @@ class MeteredEvaluator:
 
     def __init__(self, task: Task, budget: Budget, recorder: Recorder,
                  replay: Trajectory | None = None, constraint: Constraint | None = None,
-                 agree: Callable[..., tuple[float, ...]] | None = None, seed: int = 0) -> None:
+                 agree: Callable[..., tuple[float, ...]] | None = None, simulated_clock: bool = False,
+                 seed: int = 0) -> None:
         self._task = task
+        self._simulated = simulated_clock
         self._seed = int(seed)
         self._keyed = getattr(task, "evaluate_keyed", None)
         self._agree = agree
@@ -115,7 +119,7 @@ class MeteredEvaluator:
             val, cost, epochs, rvalid, rtest, index = self._fast(codes, fid)
             self._charge_or_stop(cost, epochs, count=1)
             self._recorder.append_row(codes, index, fid, cost, self.spent.cost_s, epochs, val, rvalid, rtest,
-                                      time.perf_counter() - self._t0, KIND_QUERY)
+                                      self._now(), KIND_QUERY)
             return np.float64(val)
         codes2 = codes.reshape(1, -1) if single else codes
         if codes2.shape[1] != self._task.space.n_dims:
@@ -256,7 +260,10 @@ class MeteredEvaluator:
         if index is None:
             index = int(self._task.space.index(codes.reshape(1, -1))[0]) if kind != KIND_CHARGE else -1
         self._recorder.append_row(codes, index, fid, cost, self.spent.cost_s, epochs, val, rvalid, rtest,
-                                  time.perf_counter() - self._t0, kind)
+                                  self._now(), kind)
+
+    def _now(self) -> float:
+        return self.spent.cost_s if self._simulated else time.perf_counter() - self._t0
 
     def _replayed(self, codes: np.ndarray | None, fid: float, kind: int) -> float:
         r, i = self._replay, self._pos

@@ -22,7 +22,7 @@ STORE_SCHEMA = 2
 # attributes that describe a run but do not determine it
 DESCRIPTIVE = frozenset({"package_version", "status", "schema", "schema_version", "run_id", "identity",
                          "digest", "ended", "spent_evals", "spent_cost_s", "spent_epochs",
-                         "infeasible_queries"})
+                         "infeasible_queries", "spent_wall_s", "sim_worker", "sim_submit_s", "sim_workers_used"})
 
 
 def plain(value: Any) -> Any:

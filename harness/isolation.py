@@ -7,8 +7,9 @@ its config and a ``SealedEvaluator`` whose calls go over the socket to the paren
 
 What the child can reach: nothing of the task's (it never loaded it), no data or cache variables
 (removed from its environment), no file under the data, cache or output folders and no HDF5 or
-benchmark-factory import (an audit hook refuses them, so ``benchmarks.nb201.make(...)`` fails even
-with a guessed path). The audit hook is a tripwire, not a sandbox: code calling the C library
+benchmark-factory import (an audit hook refuses them, and a finder first on ``sys.meta_path`` the
+imports ``importlib.import_module`` makes without an audit event, so ``benchmarks.nb201.make(...)``
+fails even with a guessed path). The audit hook is a tripwire, not a sandbox: code calling the C library
 directly (``ctypes``) passes it; only file permissions stop that.
 
 The parent never unpickles what the child sends: messages are JSON plus raw numeric arrays
@@ -92,7 +93,8 @@ def run_isolated(cls: type, task: Any, rng: np.random.Generator, config: Any, me
     name = name or getattr(cls, "__name__", str(cls))
     if isinstance(task, TrainingTask):
         raise IsolationError(f"--isolate cannot hand {name}'s trained model back across processes "
-                             f"({task.name} tests returned models); run it without --isolate")
+                             f"({task.name} tests returned models); run it without --isolate "
+                             "(a plugin method: with --trust-plugins)")
     if getattr(cls, "__module__", "__main__") == "__main__":
         raise IsolationError(f"--isolate needs {name} in an importable module (it is defined in __main__)")
     try:
@@ -110,7 +112,10 @@ def run_isolated(cls: type, task: Any, rng: np.random.Generator, config: Any, me
         theirs.close()
     conn = Connection(ours.detach())
     try:
-        send(conn, {"guard": guard, "modules": [*_TABLE_MODULES, *_registry_modules(BENCHMARKS.package)]})
+        plugins = {BENCHMARKS.module_of(b) for b in BENCHMARKS.names() if BENCHMARKS.is_plugin(b)}
+        plugins.discard(getattr(cls, "__module__", ""))  # a plugin module holding the method and a benchmark
+        send(conn, {"guard": guard, "modules": [*_TABLE_MODULES, *_registry_modules(BENCHMARKS.package),
+                                                *sorted(plugins)]})
         conn.send_bytes(boot)
         return _serve(conn, meter, name, proc)
     finally:
@@ -202,6 +207,18 @@ def _guard(dirs: list[str], modules: list[str]) -> None:
     mods = tuple(modules)
     prefixes = tuple(m + "." for m in modules)
 
+    def refused(mod: object) -> bool:
+        return isinstance(mod, str) and (mod in mods or mod.startswith(prefixes))
+
+    class _RefuseImports:
+        """First on sys.meta_path: ``importlib.import_module`` raises no ``import`` audit event
+        (only the ``import`` statement does), but every import of a new module asks the finders."""
+
+        @staticmethod
+        def find_spec(name: str, path: Any = None, target: Any = None) -> None:
+            if refused(name):
+                raise PermissionError(f"an isolated method may not import {name} (it reads benchmark data)")
+
     def hook(event: str, args: tuple) -> None:
         if event == "open":
             target = args[0]
@@ -210,10 +227,10 @@ def _guard(dirs: list[str], modules: list[str]) -> None:
                 if p.startswith(roots):
                     raise PermissionError(f"an isolated method may not open {os.fsdecode(target)}")
         elif event == "import":
-            mod = args[0]
-            if isinstance(mod, str) and (mod in mods or mod.startswith(prefixes)):
-                raise PermissionError(f"an isolated method may not import {mod} (it reads benchmark data)")
+            if refused(args[0]):
+                raise PermissionError(f"an isolated method may not import {args[0]} (it reads benchmark data)")
 
+    sys.meta_path.insert(0, _RefuseImports())  # type: ignore[arg-type]
     sys.addaudithook(hook)
 
 

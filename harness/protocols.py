@@ -77,7 +77,13 @@ class TextData:
 
 @runtime_checkable
 class Task(Protocol):
-    """One benchmark on one dataset: answers evaluations and says how they are charged."""
+    """One benchmark on one dataset: answers evaluations and says how they are charged.
+
+    A task whose answers depend on the run may also define ``for_run(seed, queries) -> Task``: the
+    runner calls it once per run, with the run seed and a callable giving how many queries the run
+    has answered so far (replayed ones included), and meters the task it returns
+    (``benchmarks/nb201.py`` draws a training seed per query this way).
+    """
 
     name: str
     space: SearchSpace
@@ -110,12 +116,13 @@ class Method(Protocol):
 
 
 class Executor(Protocol):
-    """Runs the chunks of a comparison (lists of (dataset, method, seed) jobs) and yields each
-    chunk's run summaries as the chunk finishes, in any order. ``work`` runs one chunk; it writes
-    the chunk's trajectories itself, so an executor only moves chunks and summaries."""
+    """Runs the chunks of a comparison (lists of (dataset, method, seed) jobs) and yields what
+    ``work`` returns for each chunk as the chunk finishes, in any order. ``work`` runs one chunk
+    and returns plain data (``harness.runner.ChunkResult``: summaries and finished trajectories)
+    that the driver, the store's one writer, stores; so an executor only moves chunks and results."""
 
-    def map(self, work: Callable[[list[tuple[str, str, int]]], list[dict[str, Any]]],
-            chunks: list[list[tuple[str, str, int]]]) -> Iterator[list[dict[str, Any]]]: ...
+    def map(self, work: Callable[[list[tuple[str, str, int]]], Any],
+            chunks: list[list[tuple[str, str, int]]]) -> Iterator[Any]: ...
 
 
 @dataclass(frozen=True)

@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 import dataclasses
-import functools
 import logging
+import os
+import socket
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,11 +21,13 @@ from harness.journal import JournalContents, read_journal
 from harness.lockstep import Lockstep, is_ddp_capable
 from harness.options import accepts_more, config_specs, factory_specs, validate
 from harness.packs import PackWriter
-from harness.protocols import Task
-from harness.recorder import STATUS_COMPLETE, Recorder, ShadowRecorder, journal_path, read_trajectory
-from harness.registry import BENCHMARKS, EXECUTORS, METHODS
+from harness.protocols import Executor, Task
+from harness.recorder import (STATUS_COMPLETE, Recorder, ShadowRecorder, journal_path, read_trajectory,
+                              write_trajectory)
+from harness.registry import BENCHMARKS, EXECUTORS, METHODS, describe_plugin, load_plugins
 from harness.sealed import method_attrs, seal
 from harness.seeding import stream
+from harness.simclock import is_async, run_async
 from harness.store import StudyLock, best_of, move_aside, run_file, slot_runs
 from harness.trajectory import KIND_CHARGE, Trajectory, final_incumbent
 
@@ -40,21 +43,24 @@ def make_config(method: str, overrides: dict[str, Any] | None, where: str | None
 
 
 def run_attrs(method: str, task: Task, budget: Budget, seed: int, config: dict[str, Any] | None,
-              constraint: Constraint | str | None) -> dict[str, Any]:
+              constraint: Constraint | str | None, sim_workers: int | None = None) -> dict[str, Any]:
     """The attributes that identify a run (``harness.identity``: hashed, checked on resume) and
     describe it. The task's attributes carry every benchmark option that changes a result."""
-    return _attrs(method, task, budget, seed, make_config(method, config), constraint_from(constraint))
+    return _attrs(method, task, budget, seed, make_config(method, config), constraint_from(constraint), sim_workers)
 
 
-def _attrs(method: str, task: Task, budget: Budget, seed: int, cfg: Any, limit: Constraint | None) -> dict[str, Any]:
+def _attrs(method: str, task: Task, budget: Budget, seed: int, cfg: Any, limit: Constraint | None,
+           sim_workers: int | None = None) -> dict[str, Any]:
     return stamp({**task.attrs(), "method": method, "config": dataclasses.asdict(cfg), "seed": int(seed),
-                  **budget.as_attrs(), **({"constraint": str(limit)} if limit else {})})
+                  **budget.as_attrs(), **({"constraint": str(limit)} if limit else {}),
+                  **({"sim_workers": int(sim_workers)} if sim_workers is not None else {})})
 
 
 def run_one(method: str, task: Task, budget: Budget, seed: int, path: Path,
             config: dict[str, Any] | None = None, constraint: Constraint | str | None = None,
             sink: PackWriter | None = None, lock: Lockstep | None = None,
-            isolate: bool = False) -> dict[str, Any]:
+            isolate: bool = False, sim_workers: int | None = None,
+            describe_run: dict[str, Any] | None = None) -> dict[str, Any]:
     """One search run whose own file would be ``path``; a finished one is skipped, a journaled one
     resumed by replay (``harness.recorder`` says what is written where).
 
@@ -63,11 +69,14 @@ def run_one(method: str, task: Task, budget: Budget, seed: int, path: Path,
     (``harness.isolation``). A method may define ``report_attrs() -> dict``; its answer is added to
     the run's attributes, except keys the harness writes itself (dropped with a warning). With a
     ``lock`` (torchrun), rank 0 reads what is on disk and every rank follows it; only rank 0 writes,
-    and every charge is rank 0's.
+    and every charge is rank 0's. With ``sim_workers`` a method offering ``ask``/``tell`` runs on that
+    many simulated workers (``harness.simclock``); one without them runs its sequential ``search``.
+    ``describe_run`` adds attributes that describe the run without
+    determining it (where a plugin method came from), written when it ends.
     """
     cfg = make_config(method, config)
     limit = constraint_from(constraint)
-    attrs = _attrs(method, task, budget, seed, cfg, limit)
+    attrs = _attrs(method, task, budget, seed, cfg, limit, sim_workers)
     lock = lock or Lockstep()
     status, replay, journal = lock.share(lambda: _on_disk(Path(path), attrs))
     if status == STATUS_COMPLETE:
@@ -77,29 +86,45 @@ def run_one(method: str, task: Task, budget: Budget, seed: int, path: Path,
                                       durable=attrs.get("cost_unit") == "measured_s", resumed=journal)
     else:
         recorder = ShadowRecorder(Path(path), task.space.n_dims, attrs, existing=replay)
+    bind = getattr(task, "for_run", None)  # a task whose answers depend on the run (harness/protocols.py)
+    sim_queries: list[int] = []  # under simulated workers: the queries submitted so far (harness/simclock.py)
+    if callable(bind):
+        task = bind(seed, lambda: sim_queries[0] if sim_queries else evaluator.spent.evals)
     evaluator = MeteredEvaluator(task, budget, recorder, replay=replay, constraint=limit,
-                                 agree=lock.floats if lock.active else None, seed=seed)
+                                 agree=lock.floats if lock.active else None, simulated_clock=sim_workers is not None,
+                                 seed=seed)
     rng = stream(seed, "method", method)
+    simulated: dict[str, Any] = {}
     try:
+        if isolate and sim_workers is not None:
+            raise HarnessError("--sim-workers does not combine with --isolate")
         if isolate:  # the method in a process of its own, over a pipe (harness/isolation.py)
             if lock.active:
                 raise HarnessError("--isolate does not run under torchrun (ranks answer queries in lockstep); "
-                                   "run without --isolate")
+                                   "run without --isolate (a plugin method: with --trust-plugins)")
             ended, reported = run_isolated(METHODS.get(method), task, rng, cfg, evaluator,
                                            guard=guarded_dirs(Path(path), attrs), name=method)
         else:
             instance = METHODS.get(method)(task.space, rng, cfg)
             ended = "method"  # the method returned before the budget ran out (reports flag it as under-spent)
-            try:
-                instance.search(seal(evaluator))
-            except BudgetExhausted:
-                ended = "budget"
+            if sim_workers is not None and is_async(instance):
+                if lock.active:
+                    raise HarnessError("--sim-workers does not run under torchrun; run without torchrun")
+                ended, simulated = run_async(instance, task, budget, sim_workers, recorder, limit, sim_queries)
+            else:
+                try:
+                    instance.search(seal(evaluator))
+                except BudgetExhausted:
+                    ended = "budget"
+                if sim_workers is not None:
+                    simulated = {"sim_workers_used": 1}  # a sequential method: one worker of the N
             hook = getattr(instance, "report_attrs", None)
             reported = hook() if callable(hook) else None
     except BaseException:
         recorder.close(complete=False)
         raise
-    extra = {**describe(evaluator), "ended": ended, **({"isolated": True} if isolate else {})}
+    extra = {**describe(evaluator), **simulated, "ended": ended, **({"isolated": True} if isolate else {}),
+             **(describe_run or {})}
     extra.update(method_attrs({**attrs, **extra}, reported, method))
     recorder.close(complete=True, extra_attrs=extra)
     return {**_summary(method, task, seed, recorder.location, recorder.trajectory()), "skipped": False,
@@ -143,7 +168,9 @@ def _summary(method: str, task: Task, seed: int, path: Path | str, traj: Any) ->
             "ended": str(traj.attrs.get("ended", "")),  # "method": returned before the budget ran out
             "budget": tuple(float(traj.attrs.get(k, -1)) for k in BUDGET_ATTRS),  # -1: no limit
             # a one-shot method's own training, charged in measured seconds (NB201 paper's "search (s)")
-            "train_cost_s": float(traj["cost_s"][traj["kind"] == KIND_CHARGE].sum())}
+            "train_cost_s": float(traj["cost_s"][traj["kind"] == KIND_CHARGE].sum()),
+            # simulated workers: the budget is wall-clock, so is the cost shown (the compute is cum_cost_s)
+            **({"cost_s": float(traj["wall_s"][-1]) if len(traj) else 0.0} if "sim_workers" in traj.attrs else {})}
 
 
 @dataclass(frozen=True)
@@ -165,6 +192,22 @@ class CompareSpec:
     executor: str = "local"        # where the chunks run (harness/executors/)
     dataset_budgets: dict[str, Budget] = field(default_factory=dict)  # e.g. NATS-Bench's per-dataset budgets
     isolate: bool = False          # each method in a process of its own (harness/isolation.py)
+    executor_options: dict[str, Any] = field(default_factory=dict)  # e.g. ray's address (the executor's keywords)
+    sim_workers: int | None = None  # simulated asynchronous workers per run (harness/simclock.py)
+    trust_plugins: bool = False    # plugin methods in-process, unsealed (recorded as plugin_trusted)
+    plugin_modules: tuple[str, ...] = ()  # --plugin / study modules, imported again where a worker starts fresh
+    plugins: dict[str, dict[str, Any]] = field(default_factory=dict)  # set here: plugin method -> its origin
+
+    def isolates(self, method: str) -> bool:
+        """Whether ``method`` runs in a process of its own: with ``isolate``, and for a plugin method
+        (an entry point or ``--plugin`` module) unless ``trust_plugins`` opts out."""
+        return self.isolate or (method in self.plugins and not self.trust_plugins)
+
+    def describe_run(self, method: str) -> dict[str, Any] | None:
+        """The attributes a run of ``method`` gets for where it came from (plugins only)."""
+        if method not in self.plugins:
+            return None
+        return {**self.plugins[method], **({"plugin_trusted": True} if self.trust_plugins else {})}
 
     def budget_for(self, dataset: str) -> Budget:
         """The budget of every run on ``dataset``."""
@@ -193,10 +236,14 @@ class CompareSpec:
             raise HarnessError(f"seeds must be integers >= 0, got {bad!r}")
         if not isinstance(self.workers, int) or isinstance(self.workers, bool) or self.workers < 1:
             raise HarnessError(f"workers must be an integer >= 1, got {self.workers!r}")
+        sim = self.sim_workers
+        if sim is not None and (not isinstance(sim, int) or isinstance(sim, bool) or not 1 <= sim <= 100_000):
+            raise HarnessError(f"sim_workers must be an integer in [1, 100000], got {sim!r}")
         for m in self.methods:
             METHODS.get(m)  # unknown names fail before any work
         factory = BENCHMARKS.get(self.benchmark)
-        EXECUTORS.get(self.executor)
+        executor_options = validate(executor_specs(self.executor), self.executor_options,
+                                    f"{self.executor} executor option {{}}")
         stray = sorted(set(self.method_configs) - set(self.methods))
         if stray:
             raise HarnessError(f"options given for {', '.join(stray)}, not among the methods "
@@ -208,31 +255,129 @@ class CompareSpec:
         options = validate(factory_specs(factory), self.benchmark_options, f"{self.benchmark} option {{}}",
                            open_ended=accepts_more(factory))
         object.__setattr__(self, "method_configs", configs)  # frozen: store the coerced values once
+        object.__setattr__(self, "plugins", {m: describe_plugin(METHODS, m) for m in self.methods
+                                             if METHODS.is_plugin(m)})
         object.__setattr__(self, "benchmark_options", options)
+        object.__setattr__(self, "executor_options", executor_options)
 
 
 def _jobs(spec: CompareSpec) -> list[tuple[str, str, int]]:
     return [(ds, m, s) for ds in spec.datasets for m in spec.methods for s in spec.seeds]
 
 
-def _work_chunk(spec: CompareSpec, tasks: dict[str, Task], jobs: list[tuple[str, str, int]],
-                lock: Lockstep | None = None) -> list[dict[str, Any]]:
-    """Run a chunk of jobs; finished in-memory runs go to this process's own packs (rank 0's under
-    torchrun: the other ranks write nothing)."""
-    sink = PackWriter() if lock is None or lock.main else None
-    out = []
-    folders: dict[tuple[str, str], Path] = {}  # run_file's folder, built once per (dataset, method)
-    try:
-        for ds, m, s in jobs:
-            folder = folders.get((ds, m))
-            if folder is None:
-                folder = folders[(ds, m)] = run_file(spec.out, spec.benchmark, ds, m, s).parent
-            out.append(run_one(m, tasks[ds], spec.budget_for(ds), s, folder / f"seed-{s}.h5",
-                               spec.method_configs.get(m), spec.constraint, sink=sink, lock=lock, isolate=spec.isolate))
-    finally:
-        if sink is not None:
-            sink.close()  # finished runs reach disk even when a later run fails
-    return out
+class ChunkResult:
+    """What a chunk sends back to the driver: its runs' summaries and the finished in-memory runs to
+    pack (pending locator, slot folder, trajectory), and the error that stopped it, if one did (the
+    runs finished before it are still stored). Plain data, so it travels between processes and hosts.
+    ``files`` are durable runs (journaled on the worker) the worker finished as files of their own;
+    the driver writes any its disk lacks (a worker without shared disk)."""
+
+    def __init__(self, summaries: list[dict[str, Any]], finished: list[tuple[str, str, Trajectory]],
+                 error: BaseException | None = None, worker: str = "",
+                 files: list[tuple[str, Trajectory]] | None = None) -> None:
+        self.summaries, self.finished, self.error, self.worker = summaries, finished, error, worker
+        self.files = files or []
+
+
+class _Collect:
+    """The sink of a chunk's finished in-memory runs: kept for the driver, which alone writes packs."""
+
+    def __init__(self) -> None:
+        self.finished: list[tuple[str, str, Trajectory]] = []
+
+    def add(self, directory: Path, traj: Trajectory) -> str:
+        pending = f"<pending {len(self.finished)}>"
+        self.finished.append((pending, str(directory), traj))
+        return pending
+
+
+class ChunkWork:
+    """Runs one chunk of (dataset, method, seed) jobs where an executor puts it and returns a
+    ``ChunkResult``. Picklable: pickled with its tasks it needs nothing on the worker's disk
+    (``portable()``); without them (``portable(tasks=False)``) the worker builds them from the spec's
+    data and cache. Lockstep (torchrun) work stays in its process and is never pickled."""
+
+    def __init__(self, spec: CompareSpec, tasks: dict[str, Task] | None, lock: Lockstep | None = None) -> None:
+        self.spec, self._tasks, self.lock = spec, tasks, lock
+
+    def portable(self, tasks: bool = True) -> "ChunkWork":
+        return ChunkWork(self.spec, self.tasks() if tasks else None)
+
+    def tasks(self) -> dict[str, Task]:
+        if self._tasks is None:
+            self._tasks = make_tasks(self.spec)
+        return self._tasks
+
+    def __getstate__(self) -> dict[str, Any]:
+        if self.lock is not None:
+            raise HarnessError("lockstep work runs in its own process and cannot be shipped")
+        return {"spec": self.spec, "_tasks": self._tasks, "lock": None}
+
+    def resources(self) -> dict[str, float]:
+        """What one chunk needs of a worker: the tasks' own ``resources`` attribute when one declares
+        it, else one CPU (tables, surrogates) or one CPU and one GPU (measured training)."""
+        need: dict[str, float] = {"num_cpus": 1.0}
+        for task in self.tasks().values():
+            declared = getattr(task, "resources", None)
+            if declared is None:
+                declared = {"num_cpus": 1.0, **({"num_gpus": 1.0} if task.attrs().get("cost_unit") == "measured_s"
+                                                else {})}
+            for k, v in dict(declared).items():
+                need[k] = max(need.get(k, 0.0), float(v))
+        return need
+
+    def __call__(self, jobs: list[tuple[str, str, int]]) -> ChunkResult:
+        load_plugins(self.spec.plugin_modules)  # a no-op where imported (forked workers); needed where not
+        spec, tasks, lock = self.spec, self.tasks(), self.lock
+        sink = _Collect() if lock is None or lock.main else None  # the other ranks write nothing
+        out: list[dict[str, Any]] = []
+        folders: dict[tuple[str, str], Path] = {}  # run_file's folder, built once per (dataset, method)
+        error: BaseException | None = None
+        try:
+            for ds, m, s in jobs:
+                folder = folders.get((ds, m))
+                if folder is None:
+                    folder = folders[(ds, m)] = run_file(spec.out, spec.benchmark, ds, m, s).parent
+                out.append(run_one(m, tasks[ds], spec.budget_for(ds), s, folder / f"seed-{s}.h5",
+                                   spec.method_configs.get(m), spec.constraint, sink=sink, lock=lock,
+                                   isolate=spec.isolates(m), sim_workers=spec.sim_workers,
+                                   describe_run=spec.describe_run(m)))
+        except Exception as exc:  # the runs finished before it still reach the store
+            error = exc
+        files = [(r["path"], read_trajectory(r["path"])) for r in out if not r["skipped"]
+                 and not r["path"].startswith("<pending") and (lock is None or lock.main)]
+        return ChunkResult(out, sink.finished if sink is not None else [], error,
+                           f"{socket.gethostname()}:{os.getpid()}", files)
+
+
+def store_chunk(result: ChunkResult) -> list[dict[str, Any]]:
+    """The driver's half of a chunk: write its finished runs as one pack per slot folder (the driver
+    is the store's one writer), then raise the chunk's error, if any; returns its summaries."""
+    if not isinstance(result, ChunkResult):
+        raise HarnessError(f"an executor returned {type(result).__name__}, not the chunk's result")
+    written: dict[str, str] = {}
+    if result.finished:
+        writer = PackWriter()
+        for pending, directory, traj in result.finished:
+            written[pending] = writer.add(Path(directory), traj)
+        writer.close()
+    for path, traj in result.files:
+        if not Path(path).exists():  # finished on a worker that does not share this disk
+            write_trajectory(path, traj)
+    if result.error is not None:
+        raise result.error
+    return [{**r, "path": written.get(r["path"], r["path"])} for r in result.summaries]
+
+
+def executor_specs(name: str) -> dict[str, Any]:
+    """An executor's keyword options (after ``workers``), from its signature, as for benchmarks."""
+    factory = EXECUTORS.get(name)
+    return factory_specs(factory.__init__ if isinstance(factory, type) else factory, skip=("workers",))
+
+
+def make_executor(spec: CompareSpec) -> Executor:
+    """The spec's executor with its options (``--address``, ``--executor-option``)."""
+    return EXECUTORS.get(spec.executor)(spec.workers, **spec.executor_options)
 
 
 def make_tasks(spec: CompareSpec) -> dict[str, Task]:
@@ -264,7 +409,7 @@ def _split_done(spec: CompareSpec, tasks: dict[str, Task],
                     other.attrs.get("run_id") == run.attrs.get("run_id"):
                 Path(other.location).unlink(missing_ok=True)
         check_same(run.location, run.attrs, run_attrs(m, tasks[ds], spec.budget_for(ds), s,
-                                                       spec.method_configs.get(m), spec.constraint))
+                                                       spec.method_configs.get(m), spec.constraint, spec.sim_workers))
         if run.status != STATUS_COMPLETE:
             todo.append((ds, m, s))  # a journal: run_one resumes it by replay
             continue
@@ -289,30 +434,36 @@ def _role(spec: CompareSpec) -> tuple[bool, Lockstep | None]:
     return True, lock
 
 
-def compare(spec: CompareSpec, progress: Callable[[Iterable[Any], int], Iterator[Any]] | None = None) -> list[dict[str, Any]]:
+def compare(spec: CompareSpec, progress: Callable[[Iterable[Any], int], Iterator[Any]] | None = None,
+            executor: Executor | None = None) -> list[dict[str, Any]]:
     """Run every (dataset, method, seed) under the same budget; returns one summary per run.
 
     Finished runs already in packs are skipped; the rest run in chunks of one (dataset, method) on
     the spec's executor, each chunk writing its finished runs to packs of its own (one writer per
     file). Under torchrun with a DDP benchmark every rank runs the same jobs in order, in one process
     (rank 0 decides which are done and alone writes and reports progress); with any other benchmark
-    rank 0 runs the study alone and the other ranks return [] at once.
+    rank 0 runs the study alone and the other ranks return [] at once. ``executor`` overrides the
+    spec's (an instance, e.g. one a test wraps).
     """
     takes_part, lock = _role(spec)
     if not takes_part:
         return []
     if lock is not None and not lock.main:
-        return _compare(spec, progress, lock)
+        return _compare(spec, progress, lock, executor)
     with StudyLock(spec.out):  # one writer per store; a second compare stops at once
-        return _compare(spec, progress, lock)
+        return _compare(spec, progress, lock, executor)
 
 
 def _compare(spec: CompareSpec, progress: Callable[[Iterable[Any], int], Iterator[Any]] | None,
-             lock: Lockstep | None) -> list[dict[str, Any]]:
+             lock: Lockstep | None, executor: Executor | None) -> list[dict[str, Any]]:
     tasks = make_tasks(spec)
     jobs = _jobs(spec)
     done, todo = (lock or Lockstep()).share(lambda: _split_done(spec, tasks, jobs))
-    size = max(1, min(250, len(todo) // max(1, spec.workers * 4)))
+    if lock is None:
+        executor = executor or make_executor(spec)
+    cap = int(getattr(executor, "max_chunk", 250) or 250)  # e.g. `gpus`: one run per chunk
+    per = int(getattr(executor, "chunks_per_worker", 4) or 4)  # e.g. `slurm`: one (a job's start costs seconds)
+    size = max(1, min(cap, len(todo) // max(1, spec.workers * per)))
     chunks: list[list[tuple[str, str, int]]] = []
     for job in todo:  # chunks never mix (dataset, method): one pack per chunk
         if not chunks or len(chunks[-1]) >= size or chunks[-1][-1][:2] != job[:2]:
@@ -320,15 +471,16 @@ def _compare(spec: CompareSpec, progress: Callable[[Iterable[Any], int], Iterato
         chunks[-1].append(job)
     wrap = progress if progress is not None and (lock is None or lock.main) else (lambda it, n: iter(it))
 
-    def flat(results: Iterable[list[dict[str, Any]]]) -> Iterator[dict[str, Any]]:
+    def flat(results: Iterable[ChunkResult]) -> Iterator[dict[str, Any]]:
         yield from done
-        for chunk in results:
-            yield from chunk
+        for result in results:  # a failed chunk stores its finished runs, then stops the study
+            yield from store_chunk(result)
 
+    work = ChunkWork(spec, tasks, lock)
     if lock is not None:  # every rank runs every chunk, in order, in this process
-        finished: Iterable[list[dict[str, Any]]] = (_work_chunk(spec, tasks, c, lock) for c in chunks)
+        finished: Iterable[ChunkResult] = (work(c) for c in chunks)
     else:
-        finished = EXECUTORS.get(spec.executor)(spec.workers).map(functools.partial(_work_chunk, spec, tasks), chunks)
+        finished = executor.map(work, chunks)
     results = list(wrap(flat(finished), len(jobs)))
     order = {j: i for i, j in enumerate(jobs)}
     return sorted(results, key=lambda r: order[(r["dataset"], r["method"], r["seed"])])

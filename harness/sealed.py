@@ -212,7 +212,8 @@ def seal(meter: MeteredEvaluator) -> SealedEvaluator:
 
 # attributes the harness writes about a run; a method's report_attrs() may add keys, never these
 RESERVED_ATTRS = frozenset({"schema", "schema_version", "status", "ended", "spent_evals", "spent_cost_s",
-                            "spent_epochs", "infeasible_queries", "isolated"})
+                            "spent_epochs", "infeasible_queries", "isolated", "spent_wall_s", "sim_worker",
+                            "sim_submit_s", "sim_workers_used"})
 
 
 def method_attrs(own: Mapping[str, Any], reported: Any, method: str) -> dict[str, Any]:

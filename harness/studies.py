@@ -6,8 +6,9 @@ A study holds ``benchmark``, ``datasets``, ``methods``, ``seeds`` ("A:B" or a li
 table (``max_cost_s``, ``max_evals``, ``max_epochs``) and optionally ``[budget_per_dataset.<dataset>]``
 (the same keys, for a dataset whose budget differs, as NATS-Bench's protocol has it), ``[options]``
 (benchmark options),
-``[method_configs.<method>]``, ``workers``, ``constraint``, ``table`` (a paper-layout table
-of ``reports/table5.py``) and ``description``. Flags given to ``compare`` override its values.
+``[method_configs.<method>]``, ``workers``, ``sim_workers``, ``constraint``, ``table`` (a paper-layout table
+of ``reports/table5.py``), ``plugins`` (modules imported first, as ``--plugin``) and
+``description``. Flags given to ``compare`` override its values.
 """
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from typing import Any
 from harness.budget import check_limit
 from harness.errors import HarnessError, UnknownNameError
 from harness.options import accepts_more, config_specs, factory_specs, validate
-from harness.registry import BENCHMARKS, METHODS
+from harness.registry import BENCHMARKS, METHODS, PluginError, load_plugins
 
 # key -> (accepted types, what the error says it must be)
 KEYS: dict[str, tuple[tuple[type, ...], str]] = {
@@ -34,8 +35,10 @@ KEYS: dict[str, tuple[tuple[type, ...], str]] = {
     "options": ((dict,), "a table"),
     "method_configs": ((dict,), "a table of tables, one per method"),
     "workers": ((int,), "an integer"),
+    "sim_workers": ((int,), "an integer >= 1 (simulated workers per run, docs/scale.md)"),
     "constraint": ((str,), 'a constraint such as "params_m<=0.5"'),
     "table": ((str,), "a table name"),
+    "plugins": ((list,), "a list of module names (as --plugin)"),
 }
 BUDGET_KEYS = ("max_cost_s", "max_evals", "max_epochs")
 
@@ -96,12 +99,18 @@ def _check(where: str, study: dict[str, Any]) -> dict[str, Any]:
                                f"known: {', '.join(BUDGET_KEYS)}")
         for key, value in limits.items():
             check_limit(key, value, f"{where}: budget_per_dataset.{ds}.{key}")
+    if "sim_workers" in study and study["sim_workers"] < 1:
+        raise HarnessError(f"{where}: sim_workers must be >= 1, got {study['sim_workers']!r}")
     if "workers" in study and study["workers"] < 1:
         raise HarnessError(f"{where}: workers must be >= 1, got {study['workers']!r}")
-    for key in ("datasets", "methods"):
+    for key in ("datasets", "methods", "plugins"):
         items = study.get(key, [])
         if not all(isinstance(x, str) and x.strip() for x in items) or len(set(items)) != len(items):
             raise HarnessError(f"{where}: {key} must be distinct non-empty names, got {items!r}")
+    try:  # before any name is looked up: the plugins register theirs
+        load_plugins(study.get("plugins", []))
+    except PluginError as exc:
+        raise PluginError(f"{where}: plugins: {exc}") from None
     methods = study.get("methods")
     for method, config in study.get("method_configs", {}).items():
         if not isinstance(config, dict):

@@ -20,7 +20,7 @@ class Config:
 
 @METHODS.register("regularized_evolution")
 class RegularizedEvolution:
-    """REA: tournament (with replacement) of the population, mutate the winner, drop the oldest."""
+    """REA: tournament (with replacement), mutate the winner, drop the oldest (async under --sim-workers)."""
 
     Config = Config
 
@@ -52,3 +52,23 @@ class RegularizedEvolution:
             if val == val:
                 pop.append((child, val))
                 pop.popleft()
+
+    # asynchronous, as Syne Tune's: a free worker gets a random cell while fewer than ``population``
+    # results are in, else the mutated winner of a tournament over the results so far; each result
+    # joins the population and the oldest leaves (harness/simclock.py). One worker: search's rows.
+    def ask(self) -> np.ndarray:
+        cfg, rng, pop = self.config, self.rng, self.population
+        if len(pop) < cfg.population:
+            return self.space.sample(rng, 1)[0]
+        best = None  # one draw of sample_size: the numbers of search's scalar draws, cheaper for large ones
+        for i in rng.integers(0, len(pop), size=cfg.sample_size).tolist():
+            member = pop[i]
+            if best is None or member[1] > best[1]:
+                best = member
+        return self.space.mutate(best[0], rng)
+
+    def tell(self, codes: np.ndarray, fidelity: float, val: float) -> None:
+        if val == val:  # an infeasible cell (NaN) never enters the population
+            self.population.append((codes, val))
+            if len(self.population) > self.config.population:
+                self.population.popleft()

@@ -21,8 +21,9 @@ import numpy as np
 from harness.budget import BUDGET_ATTRS
 from harness.errors import DataError, HarnessError
 from harness.recorder import STATUS_COMPLETE
+from harness.identity import canonical
 from harness.store import scan
-from harness.trajectory import KIND_CHARGE, KIND_QUERY, Trajectory, incumbent_rows
+from harness.trajectory import COLUMNS, KIND_CHARGE, KIND_QUERY, Trajectory, incumbent_rows
 from reports.predictor_quality import declared, quality_of
 
 log = logging.getLogger(__name__)
@@ -50,7 +51,7 @@ class Run:
     seed: int
     cost_unit: str
     budget: tuple[float, float, float]  # max evals, max cost (s), max epochs; -1 = no limit
-    cum_cost: np.ndarray    # (n,) cumulative cost after each row
+    cum_cost: np.ndarray    # (n,) cumulative cost after each row; simulated wall-clock under --sim-workers
     inc_valid: np.ndarray   # (n,) report_valid of the incumbent after each row (NaN before one)
     inc_test: np.ndarray    # (n,) report_test of the incumbent after each row
     wall_s: float           # measured wall-clock seconds of the whole run
@@ -163,7 +164,8 @@ def run_from_trajectory(traj: Trajectory, path: Path, declarations: dict[str, st
         dataset=str(a["dataset"]), seed=int(a["seed"]),
         cost_unit=str(a.get("cost_unit", "simulated_s")),
         budget=tuple(float(a[k]) for k in BUDGET_ATTRS),  # type: ignore[arg-type]
-        cum_cost=np.asarray(traj["cum_cost_s"], dtype=np.float64),
+        # the time axis: charged seconds, or the simulated wall-clock of N parallel workers (harness/simclock.py)
+        cum_cost=np.asarray(traj["wall_s" if "sim_workers" in a else "cum_cost_s"], dtype=np.float64),
         inc_valid=np.where(has, traj["report_valid"][safe], np.nan),
         inc_test=np.where(has, traj["report_test"][safe], np.nan),
         wall_s=float(np.nanmax(wall)) if len(wall) else 0.0,
@@ -267,3 +269,72 @@ def check_runs(runs: list[Run], skipped: tuple[str, ...] = ()) -> RunSet:
                 f"{seen[key]} and {r.path}")
         seen[key] = r.path
     return RunSet(tuple(runs), unit, budgets, skipped)
+
+
+# one row per evaluation (export, DataFrames)
+EVAL_COLUMNS = ("row", "codes", *COLUMNS)  # per-row columns; every other column is a run attribute
+_RUN_KEYS = ("benchmark", "dataset", "method", "seed")  # first among the attribute columns
+_LEFT_OUT = ("identity", "digest")  # the identity repeats the other attributes; the digest is the file's
+
+
+def evaluation_columns(root: str | os.PathLike, include_running: bool = False) -> dict[str, np.ndarray]:
+    """Every evaluation of every run under ``root`` as equal-length columns: the run's attributes
+    (containers as canonical JSON text; a key a run lacks is None there; the identity text,
+    which repeats them, left out), ``row`` (its position in
+    the run), ``codes`` (the architecture's codes, comma-joined) and the trajectory's own columns.
+    One pass over the store, each run's rows added as whole arrays (linear in runs and rows);
+    unreadable files and, unless ``include_running``, unfinished runs are skipped with a warning."""
+    runs: list[Trajectory] = []
+    for _, path, traj, error in _stored(root):
+        if error is not None:
+            log.warning("skipped %s", error)
+            continue
+        if traj.attrs.get("status") != STATUS_COMPLETE and not include_running:
+            log.warning("skipped %s: run not complete (status %r)", path, traj.attrs.get("status"))
+            continue
+        runs.append(traj)
+    finished = {t.attrs.get("run_id") for t in runs if t.attrs.get("status") == STATUS_COMPLETE}
+    runs = [t for t in runs if t.attrs.get("status") == STATUS_COMPLETE or t.attrs.get("run_id") not in finished]
+    if not runs:
+        raise NoRunsError(f"no usable trajectory (*.h5) under {root}")
+    keys = list(dict.fromkeys(k for t in runs for k in t.attrs if k not in EVAL_COLUMNS and k not in _LEFT_OUT))
+    keys = [k for k in _RUN_KEYS if k in keys] + sorted(k for k in keys if k not in _RUN_KEYS)
+    lengths = np.array([len(t) for t in runs], dtype=np.int64)
+    out: dict[str, np.ndarray] = {}
+    for key in keys:
+        values = [_attr_value(t.attrs.get(key)) for t in runs]
+        out[key] = np.repeat(_attr_array(values), lengths)
+    out["row"] = np.concatenate([np.arange(n, dtype=np.int64) for n in lengths])
+    out["codes"] = np.concatenate([np.array([",".join(map(str, c)) for c in t.codes.tolist()], dtype=object)
+                                   for t in runs])
+    for col, dtype in COLUMNS.items():
+        out[col] = np.concatenate([np.asarray(t[col], dtype=dtype) for t in runs])
+    return out
+
+
+def _attr_value(value: Any) -> Any:
+    if isinstance(value, (dict, list, tuple, np.ndarray)):
+        return canonical(value)
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, bytes):
+        return value.decode()
+    return value
+
+
+def _attr_array(values: list[Any]) -> np.ndarray:
+    """A typed array when every run has a value of one scalar kind, else an object array (None where absent)."""
+    kinds = {type(v) for v in values}
+    if kinds <= {int} or kinds <= {float} or kinds <= {bool} or kinds <= {int, float} and bool not in kinds:
+        return np.asarray(values)
+    return np.array(values, dtype=object)
+
+
+def to_dataframe(root: str | os.PathLike, include_running: bool = False) -> Any:
+    """``evaluation_columns(root)`` as a pandas DataFrame, one tidy row per evaluation (what
+    ``python -m harness export`` writes); pandas comes with the ``export`` extra."""
+    try:
+        import pandas as pd
+    except ImportError:
+        raise HarnessError("to_dataframe needs pandas: pip install 'nas-harness[export]'") from None
+    return pd.DataFrame(evaluation_columns(root, include_running))

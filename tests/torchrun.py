@@ -56,3 +56,40 @@ def worker_main(averaging_gap: Callable[[], float], searches: dict[str, Callable
     for name, search in searches.items():
         result[name] = search(out.parent / f"{out.name}.{name}.{d.rank}.h5")
     Path(f"{out}.{d.rank}.json").write_text(json.dumps(result))
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def torchrun_nodes(args: list[str], cwds: list[Path], timeout: int = 300) -> list[subprocess.CompletedProcess]:
+    """``args`` as a multi-node job on this machine: one torchrun launch per folder in ``cwds`` (a
+    "node" of 1 gloo process each, ``--node-rank`` k), meeting by c10d rendezvous on 127.0.0.1;
+    launch 0 hosts the rendezvous store. Asserts every launch exits 0."""
+    port, n = free_port(), len(cwds)
+    env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"}
+    procs = [subprocess.Popen(
+        [sys.executable, "-m", "torch.distributed.run", f"--nnodes={n}", "--nproc-per-node=1", f"--node-rank={k}",
+         "--rdzv-backend=c10d", f"--rdzv-endpoint=127.0.0.1:{port}", "--rdzv-id=nas-harness-test",
+         f"--rdzv-conf=is_host={int(k == 0)}", *args],
+        cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for k, cwd in enumerate(cwds)]
+    done = []
+    try:
+        for p in procs:
+            out, err = p.communicate(timeout=timeout)
+            done.append(subprocess.CompletedProcess(p.args, p.returncode, out, err))
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+    for k, proc in enumerate(done):
+        if proc.returncode != 0:
+            lines = (proc.stdout + proc.stderr).splitlines()
+            clues = [ln for ln in lines if any(c in ln for c in _CLUES)][:20]
+            raise AssertionError(f"node {k}: torchrun exited {proc.returncode}\n" + "\n".join(clues)
+                                 + "\n--- tail ---\n" + "\n".join(lines[-25:]))
+    return done

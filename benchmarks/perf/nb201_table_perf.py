@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from benchmarks.tabular.nb201_sources import read_exports  # noqa: E402
 from benchmarks.spaces.nb201 import NB201Space  # noqa: E402
 from benchmarks.tabular.nb201_table import ensure_table, open_table  # noqa: E402
-from harness.config import data_dir  # noqa: E402
+from harness.config import FETCH_HINT, data_dir  # noqa: E402
 
 
 def main() -> None:
@@ -28,7 +28,7 @@ def main() -> None:
     ap.add_argument("--data")
     ap.add_argument("--cache", default=tempfile.mkdtemp())
     args = ap.parse_args()
-    src = data_dir(args.data)
+    src = data_dir(args.data, FETCH_HINT)
     path = ensure_table(src, Path(args.cache))
 
     t0 = time.perf_counter()

@@ -1,4 +1,4 @@
-"""Readers that turn NB201 data (public exports or the official .pth) into dense arrays.
+"""Readers that turn the NB201 public exports into dense arrays (official files: nb201_official.py).
 
 Every reader returns ``Filled``: the (arch, dataset, metric, hp) values it found, per-arch extras,
 and a note per filled slot saying where the numbers come from.
@@ -37,6 +37,12 @@ class Filled:
     flops_m: np.ndarray = field(default_factory=lambda: np.full(N_ARCHS, np.nan))
     latency_ms: np.ndarray = field(default_factory=lambda: np.zeros((N_ARCHS, 0)))
     latency_devices: list[str] = field(default_factory=list)
+    # per training seed (official files only): [arch, dataset, metric, hp, slot] and the seed in each
+    # slot [arch, dataset, hp, slot] (-1: none); slots are filled from 0, in seed order
+    seed_metrics: np.ndarray = field(default_factory=lambda: np.full(
+        (N_ARCHS, len(DATASETS), len(METRICS), len(HPS), 0), np.nan))
+    seed_ids: np.ndarray = field(default_factory=lambda: np.full((N_ARCHS, len(DATASETS), len(HPS), 0), -1,
+                                                                 dtype=np.int64))
     provenance: dict[str, str] = field(default_factory=dict)
     sources: dict[str, str] = field(default_factory=dict)  # relative path -> sha256
 
@@ -62,7 +68,9 @@ def _read_csv(root: Path, rel: str, filled: Filled, rows: int | None = N_ARCHS) 
         with open(path, newline="") as f:
             lines = list(csv.reader(f))
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
-        raise DataError(f"cannot read {path}: {getattr(exc, 'strerror', None) or exc}") from None
+        fix = (f"; {root} is not a complete NB201 data folder: run `python -m harness data fetch nb201 --dest {root}`"
+               if isinstance(exc, FileNotFoundError) else "")
+        raise DataError(f"cannot read {path}: {getattr(exc, 'strerror', None) or exc}{fix}") from None
     if len(lines) < 2:
         raise DataError(f"{path} is empty or truncated")
     header, body = lines[0], lines[1:]
@@ -165,49 +173,6 @@ def read_exports(root: Path, space: NB201Space) -> Filled:
     for j, dev in enumerate(f.latency_devices):
         f.latency_ms[idx, j] = _floats(lat[dev], root / HELP_LAT, dev)
     f.provenance["latency_ms"] = "HELP nb201 latency (ms per device)"
-    return f
-
-
-def read_official(path: Path, space: NB201Space) -> Filled:
-    """An official NAS-Bench-201 ``.pth`` through the ``nas_201_api`` package (seed means)."""
-    try:
-        import torch
-        from nas_201_api import NASBench201API
-    except ImportError as exc:  # pragma: no cover - both are dependencies
-        raise DataError(f"reading {path} needs torch and nas-bench-201: {exc}") from None
-    try:
-        raw = torch.load(path, map_location="cpu", weights_only=False)
-        api = NASBench201API(raw, verbose=False)
-    except Exception as exc:  # noqa: BLE001 - unpickling fails in many ways, all meaning "not that file"
-        raise DataError(f"{path} is not a readable NAS-Bench-201 file ({exc.__class__.__name__}: {exc})") from None
-    f = Filled()
-    f.sources[path.name] = sha256(path)
-    idx_all = np.asarray(api.evaluated_indexes, dtype=np.int64)
-    strings = [api.meta_archs[i] for i in idx_all]
-    if not np.array_equal(space.index(space.parse(strings)), idx_all):
-        raise DataError(f"{path}: meta_archs do not follow the official index order")
-    keys = {"valid_acc": "valid-accuracy", "test_acc": "test-accuracy", "valid_loss": "valid-loss",
-            "test_loss": "test-loss", "train_time_epoch": "train-per-time", "valid_time_epoch": "valid-per-time"}
-    note = f"official {path.name} via nas_201_api get_more_info(is_random=False)"
-    for i in idx_all:
-        for hp in HPS:
-            for ds in DATASETS:
-                try:
-                    info = api.get_more_info(int(i), ds, hp=str(hp), is_random=False)
-                except Exception:  # noqa: BLE001, S112 - the API raises assorted errors for a dataset not in the file
-                    continue
-                for metric, key in keys.items():
-                    value = info.get(key)
-                    if value is not None:
-                        d, mi, h = slot(ds, metric, hp)
-                        f.metrics[i, d, mi, h] = value
-                        f.provenance.setdefault(f"{ds}/{metric}/hp{hp}", note)
-        try:
-            costs = api.get_cost_info(int(i), "cifar10-valid", hp="200")
-            f.params_m[i], f.flops_m[i] = costs["params"], costs["flops"]
-        except Exception:  # noqa: BLE001, S110 - no cost info for this cell: params stay NaN
-            pass
-    f.provenance["params_m"] = note
     return f
 
 

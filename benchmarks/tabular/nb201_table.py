@@ -1,7 +1,9 @@
 """The prepared NB201 table: one HDF5 file of dense arrays, opened in milliseconds.
 
 Layout: ``metrics`` float64 [arch, dataset, metric, hp] (axes in attrs, NaN where no source has a
-value), ``params_m`` [arch], ``flops_m`` [arch], ``latency_ms`` [arch, device], ``arch_str`` [arch];
+value), ``params_m`` [arch], ``flops_m`` [arch], ``latency_ms`` [arch, device], ``arch_str`` [arch],
+``seed_metrics`` [arch, dataset, metric, hp, slot] and ``seed_ids`` [arch, dataset, hp, slot] (per
+training seed, from official files; zero slots for the exports, which hold seed means only);
 attrs hold the schema version, the sources' sha256, where each slot's numbers come from, and
 ``arrays_sha256``, a digest of the arrays that ``open_table`` checks: a table damaged on disk (or
 cut by a kill, or zero-filled) is refused, never believed. Values are range-checked when written
@@ -29,35 +31,38 @@ from benchmarks.tabular.nb201_axes import (
     SCHEMA_VERSION,
     slot,
 )
+from benchmarks.tabular.nb201_official import is_official, read_official
 from benchmarks.tabular.nb201_sources import (
     ACCURACY,
     NONNEGATIVE,
     Filled,
     check_column,
     read_exports,
-    read_official,
 )
 from harness.atomic import array_digest, atomic_path, remove_parts
 from harness.errors import DataError
 
 log = logging.getLogger(__name__)
-ARRAYS = ("metrics", "params_m", "flops_m", "latency_ms", "arch_str")
+ARRAYS = ("metrics", "params_m", "flops_m", "latency_ms", "arch_str", "seed_metrics", "seed_ids")
 # the columns a cell's cost is computed from (benchmarks/nb201.py): every cell with accuracies needs them
 COST_COLUMNS = (("cifar10-valid", "train_time_epoch", 200), ("cifar10-valid", "valid_time_epoch", 200))
 
 
 def prepare(source: Path, out: Path) -> Path:
-    """Convert a data folder of public exports, or an official ``.pth``, into a table file."""
+    """Convert a data folder of public exports, an official NB201 ``.pth`` or a NATS-Bench tss folder
+    or archive (``nb201_official.py``) into a table file."""
     source = Path(source)
     space = NB201Space()
     if not source.exists():
-        raise DataError(f"NB201 source {source} does not exist")
-    if source.is_dir():
-        filled = read_exports(source, space)
-    elif source.suffix in (".pth", ".pt"):
+        raise DataError(f"NB201 source {source} does not exist "
+                        f"(get the data with `python -m harness data fetch nb201 --dest {source}`)")
+    if is_official(source):
         filled = read_official(source, space)
+    elif source.is_dir():
+        filled = read_exports(source, space)
     else:
-        raise DataError(f"NB201 source {source}: expected a folder of exports or an official .pth file")
+        raise DataError(f"NB201 source {source}: expected a folder of exports, an official .pth, a NATS-Bench "
+                        "tss folder (NATS-tss-v1_0-3ffb9-simple) or its .pickle.pbz2 archive")
     write_table(filled, space, Path(out))
     return Path(out)
 
@@ -70,6 +75,11 @@ def check_arrays(arrays: dict[str, np.ndarray], path: Path) -> None:
     if metrics.shape != (N_ARCHS, len(DATASETS), len(METRICS), len(HPS)):
         raise DataError(f"{path}: metrics array has shape {metrics.shape}, expected "
                         f"{(N_ARCHS, len(DATASETS), len(METRICS), len(HPS))}")
+    seeds, ids = arrays["seed_metrics"], arrays["seed_ids"]
+    if seeds.ndim != 5 or seeds.shape[:4] != metrics.shape or ids.shape != (*metrics.shape[:2], metrics.shape[3],
+                                                                               seeds.shape[4]):
+        raise DataError(f"{path}: per-seed arrays have shapes {seeds.shape} and {ids.shape}, which do not fit "
+                        f"the metrics {metrics.shape}")
     for name in ("params_m", "flops_m", "latency_ms", "arch_str"):
         if arrays[name].ndim < 1 or arrays[name].shape[0] != N_ARCHS:
             raise DataError(f"{path}: {name} has {arrays[name].shape[0] if arrays[name].ndim else 0} rows, "
@@ -80,6 +90,13 @@ def check_arrays(arrays: dict[str, np.ndarray], path: Path) -> None:
             for h, hp in enumerate(HPS):
                 check_column(metrics[:, d, m, h], f"{path}: column {ds}/{metric}/hp{hp}", kind,
                              missing_ok=True, base=0)
+    for d, ds in enumerate(DATASETS):
+        for m, metric in enumerate(METRICS):
+            kind = ACCURACY if metric.endswith("_acc") else NONNEGATIVE
+            for h, hp in enumerate(HPS):
+                for k in range(seeds.shape[4]):
+                    check_column(seeds[:, d, m, h, k], f"{path}: per-seed column {ds}/{metric}/hp{hp}[{k}]", kind,
+                                 missing_ok=True, base=0)
     check_column(arrays["params_m"], f"{path}: column params_m", NONNEGATIVE, missing_ok=True, base=0)
     check_column(arrays["flops_m"], f"{path}: column flops_m", NONNEGATIVE, missing_ok=True, base=0)
     for j in range(arrays["latency_ms"].shape[1] if arrays["latency_ms"].ndim == 2 else 0):
@@ -99,7 +116,8 @@ def write_table(filled: Filled, space: NB201Space, out: Path) -> None:
     prepares of one table each write their own file, and the last rename wins with a whole table."""
     arrays = {"metrics": filled.metrics, "params_m": filled.params_m, "flops_m": filled.flops_m,
               "latency_ms": filled.latency_ms,
-              "arch_str": np.array(space.format(space.all_codes()), dtype="S")}
+              "arch_str": np.array(space.format(space.all_codes()), dtype="S"),
+              "seed_metrics": filled.seed_metrics, "seed_ids": filled.seed_ids}
     check_arrays(arrays, out)
     try:
         with atomic_path(out) as tmp, h5py.File(tmp, "w") as f:
@@ -131,6 +149,23 @@ class NB201Table:
     provenance: dict
     data_sha256: str
     path: Path
+    seed_metrics: np.ndarray
+    seed_ids: np.ndarray
+
+    @property
+    def has_seeds(self) -> bool:
+        """Whether per-seed values exist (official files; the exports hold seed means only)."""
+        return self.seed_metrics.shape[-1] > 0 and bool((self.seed_ids >= 0).any())
+
+    def seed_column(self, dataset: str, metric: str, hp: int) -> np.ndarray:
+        """(arch, slot) per-seed values, NaN where a slot has no seed."""
+        d, m, h = slot(dataset, metric, hp)
+        return self.seed_metrics[:, d, m, h, :]
+
+    def seed_count(self, dataset: str, hp: int) -> np.ndarray:
+        """(arch,) how many training seeds each cell has for this dataset and schedule."""
+        d, _, h = slot(dataset, METRICS[0], hp)
+        return (self.seed_ids[:, d, h, :] >= 0).sum(axis=1)
 
     def query(self, index: np.ndarray, dataset: str, metric: str, hp: int,
               allow_missing: bool = False) -> np.ndarray:
@@ -182,7 +217,7 @@ def open_table(path: Path) -> NB201Table:
     if arrays["latency_ms"].ndim != 2 or arrays["latency_ms"].shape[1] != len(devices):
         raise DataError(f"{path}: latency_ms has {arrays['latency_ms'].shape} columns for {len(devices)} devices")
     return NB201Table(arrays["metrics"], arrays["params_m"], arrays["flops_m"], arrays["latency_ms"],
-                      devices, provenance, data_sha, path)
+                      devices, provenance, data_sha, path, arrays["seed_metrics"], arrays["seed_ids"])
 
 
 def _fingerprint(source: Path) -> str:

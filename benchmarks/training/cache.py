@@ -132,8 +132,11 @@ class TrainCache:
         return hit
 
     def _store(self, key: str, row: dict[str, float], ident: dict[str, Any]) -> dict[str, float]:
-        """The trained row with the stored fields (the first process's, if another stored it first)."""
-        return {**row, **self.put(key, row, meta=json.dumps(ident, sort_keys=True))}
+        """The trained row with the stored fields (the first process's, if another stored it first); the
+        row's other figures (throughput, data wait, last train loss) go into its ``meta`` JSON."""
+        figures = {k: float(v) for k, v in row.items() if k not in FIELDS}  # e.g. images/s, data wait
+        meta = {**ident, "figures": figures} if figures else ident
+        return {**row, **self.put(key, row, meta=json.dumps(meta, sort_keys=True))}
 
     def _run(self, op: Callable[[sqlite3.Connection], Any]) -> Any:
         """``op`` on a verified connection. A file that turns out not to be a usable cache is moved

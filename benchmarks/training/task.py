@@ -50,7 +50,9 @@ class TrainingBenchmark:
     def __init__(self, name: str, space: SearchSpace, net: NetSpec, build: NetBuilder, dataset: str,
                  recipe: Recipe, cache_file: Path, data_root: Path | None = None, train_seed: int = 0,
                  train_images: int | None = None, download: bool = False, device: str | None = None,
-                 threads: int | None = None, checkpoint_min_s: float = 10.0, accum: int = 1) -> None:
+                 threads: int | None = None, checkpoint_min_s: float = 10.0, accum: int = 1,
+                 image_size: int | None = None, workers: int = 4, bad_images: str = "stop",
+                 compile: bool = False) -> None:
         self.benchmark, self.name = name, f"{name}/{dataset}"
         self.space, self.net, self.dataset, self.recipe = space, net, dataset, recipe
         self._build = build
@@ -62,6 +64,8 @@ class TrainingBenchmark:
         self.accum = int(accum)
         if self.accum < 1:
             raise HarnessError(f"accum must be >= 1 (micro-batches per process and step), got {accum!r}")
+        self._image_size, self._workers, self._bad_images = image_size, int(workers), bad_images
+        self.compile = bool(compile)
         self._data = None
         self.cache = TrainCache(cache_file)
 
@@ -85,7 +89,8 @@ class TrainingBenchmark:
                             "train + validation seconds; report = the same run (test = held-out split)",
                 "space": self.space.name, "net": json.dumps(asdict(self.net)), "recipe": self.recipe.key(),
                 "train_seed": self.train_seed, **data.sizes(), "num_classes": data.num_classes,
-                "image_size": data.image_size, **({"batch_chunks": self.chunks()} if self.chunks() > 1 else {})}
+                "image_size": data.image_size, **({"batch_chunks": self.chunks()} if self.chunks() > 1 else {}),
+                **self._numerics()}
 
     def search_data(self) -> SearchData:
         """Train and validation splits for weight-sharing methods (EvNAS, EDNAS); test stays here."""
@@ -95,6 +100,9 @@ class TrainingBenchmark:
             import torch
 
             torch.set_num_threads(self._threads)
+        if getattr(self.data(), "streamed", False):
+            raise HarnessError(f"{self.dataset} is streamed from its folders; weight-sharing methods need a "
+                               f"dataset held in memory (e.g. imagenet64)")
         return from_data(self.data())
 
     # ------------------------------------------------------------------ internals
@@ -103,8 +111,30 @@ class TrainingBenchmark:
         if self._data is None:
             from benchmarks.training.data import images
 
-            self._data = images.load(self.dataset, self._data_root, self._download, self.train_images)
+            self._data = images.load(self.dataset, self._data_root, self._download, self.train_images,
+                                     image_size=self._image_size, workers=self._workers,
+                                     bad_images=self._bad_images)
         return self._data
+
+    def _numerics(self) -> dict[str, Any]:
+        """What else can change a trained result, named only when it is not the CPU float32 default
+        (so earlier caches keep their keys): the streamed pipeline, bf16 on CUDA, torch.compile."""
+        out: dict[str, Any] = {}
+        pipeline = getattr(self.data(), "pipeline", None)
+        if pipeline is not None:
+            out["pipeline"] = pipeline()
+        if self._device_type() == "cuda":
+            out["precision"] = "bf16-autocast"
+        if self.compile:
+            out["compile"] = True
+        return out
+
+    def _device_type(self) -> str:
+        if self._device is not None:
+            return str(self._device).split(":")[0]
+        import torch  # loaded already: the identity reads the data
+
+        return "cuda" if torch.cuda.is_available() else "cpu"
 
     def chunks(self) -> int:
         """Pieces each global batch is cut into (processes x micro-batches): batch-norm statistics are
@@ -120,7 +150,8 @@ class TrainingBenchmark:
         chunks = self.chunks()
         return {"space": self.space.name, "arch": self.space.format(canon)[0], "dataset": self.dataset,
                 "sizes": self.data().sizes(), "recipe": self.recipe.key(), "net": asdict(self.net),
-                "seed": self.train_seed, "epochs": epochs, **({"chunks": chunks} if chunks > 1 else {})}
+                "seed": self.train_seed, "epochs": epochs, **({"chunks": chunks} if chunks > 1 else {}),
+                **self._numerics()}
 
     def build_net(self, codes: np.ndarray, num_classes: int, in_channels: int) -> Any:
         """The torch network for one architecture (imports torch)."""
@@ -129,8 +160,20 @@ class TrainingBenchmark:
     def _result(self, codes: np.ndarray, epochs: int) -> dict[str, float]:
         """The cached or freshly trained row (rank 0 decides and stores under torchrun)."""
         ident = self.identity(codes, epochs)
-        return self.cache.row_or_train(  # one checkpoint per arch: the identity without epochs
-            ident, lambda: self._train(codes, epochs, cache_key({**ident, "epochs": None})))
+        trained = []
+        row = self.cache.row_or_train(  # one checkpoint per arch: the identity without epochs
+            ident, lambda: trained.append(1) or self._train(codes, epochs, cache_key({**ident, "epochs": None})))
+        from harness.distributed import from_env
+
+        if from_env().main:  # per-query progress (compare logs at INFO)
+            how = "from the cache"
+            if trained:
+                how = f"trained in {row['train_s']:.1f} s"
+                if "data_wait" in row:
+                    how += f", {row['images_per_s']:,.0f} images/s, data wait {100 * row['data_wait']:.0f}%"
+            log.info("%s %s, %d epochs: val %.2f%% (%s)", self.name, self.space.format(codes)[0], epochs,
+                     row["val"], how)
+        return row
 
     def _train(self, codes: np.ndarray, epochs: int, ckpt_key: str) -> dict[str, float]:
         """Train (continuing a shorter run of the same arch if its checkpoint is there); the charge
@@ -139,22 +182,28 @@ class TrainingBenchmark:
 
         from benchmarks.training.trainer import Trainer
         from harness.distributed import init
+        from harness.progress import Epochs
 
         if self._threads:
             torch.set_num_threads(self._threads)
         t0 = time.perf_counter()
         data = self.data()
-        trainer = Trainer(data, self.recipe, self.train_seed, init(), accum=self.accum, device=self._device)
+        # epoch lines at INFO where an epoch is long enough to wait for; on digits they would flood compare
+        level = logging.DEBUG if self.dataset in SMALL_DATA else logging.INFO
+        progress = Epochs(f"{self.name} {self.space.format(codes)[0]}", lambda line: log.log(level, line), bar=False)
+        trainer = Trainer(data, self.recipe, self.train_seed, init(), accum=self.accum, device=self._device,
+                          compile=self.compile, progress=progress)
         ckpt = self.cache.path.parent / "checkpoints" / f"{ckpt_key}.pt"
         res = trainer.fit(lambda: self.build_net(codes, data.num_classes, data.in_channels),
                           epochs, ckpt, checkpoint_min_s=self._checkpoint_min_s)
         log.debug("trained %s for %d epochs in %.1fs: val %.2f", self.space.format(codes)[0], epochs,
                   time.perf_counter() - t0, res.valid_acc)
         return {"val": res.valid_acc, "test": res.test_acc, "cost_s": res.train_s + res.valid_s,
-                "epochs": float(epochs), "train_s": res.train_s}
+                "epochs": float(epochs), "train_s": res.train_s, **res.summary()}
 
 
-OPTIONS = ("train_seed", "train_images", "download", "device", "threads", "checkpoint_min_s", "accum")
+OPTIONS = ("train_seed", "train_images", "download", "device", "threads", "checkpoint_min_s", "accum",
+           "image_size", "workers", "bad_images", "compile")
 
 
 def training_options(recipe: str | None, recipe_changes: dict[str, Any] | None, **kwargs: Any) -> dict[str, Any]:

@@ -17,7 +17,7 @@ from harness.errors import HarnessError
 from harness.options import accepts_more, config_specs, factory_specs, validate
 from harness.progress import runs
 from harness.registry import BENCHMARKS, METHODS
-from harness.runner import CompareSpec, compare
+from harness.runner import CompareSpec, compare, executor_specs
 from harness.studies import STUDIES, parse_seeds, read_study
 
 
@@ -44,9 +44,21 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--cache", help="cache directory (else $NAS_HARNESS_CACHE or ~/.cache/nas-harness)")
     p.add_argument("--workers", type=int, default=None,
                    help="parallel processes (default: all cores; 1 under torchrun, where ranks run in lockstep)")
-    p.add_argument("--executor", default=None, help="where runs execute (see `list`; default: local)")
+    p.add_argument("--executor", default=None, help="where runs execute (see `list`; default: local; docs/scale.md)")
+    p.add_argument("--address", help="ray executor: the cluster to join (`auto`: the one `ray start` began here)")
+    p.add_argument("--executor-option", action="append", default=[], metavar="KEY=VALUE",
+                   help="executor option, e.g. max_retries=0 (ray), cluster=local or partition=gpu (slurm)")
+    p.add_argument("--sim-workers", type=int, default=None, metavar="N",
+                   help="N asynchronous workers per run on a simulated clock (tables and surrogates; the budget's "
+                   "seconds become simulated wall-clock; harness/simclock.py)")
     p.add_argument("--isolate", action="store_true", help="run each method in a process of its own that "
                    "holds no task, table or meter (harness/isolation.py; costs about a pipe round trip per query)")
+    p.add_argument("--trust-plugins", action="store_true",
+                   help="run plugin methods (entry points, --plugin) in this process, unsealed, instead of "
+                        "each in a process of its own as --isolate does; recorded as plugin_trusted in every "
+                        "such run")
+    p.description = ("Flags left unset take the study's values (--preset, --config, else the default study). "
+                     "Plugin methods run sealed, as with --isolate, unless --trust-plugins.")
     p.set_defaults(func=run)
 
 
@@ -97,8 +109,18 @@ def spec_from_args(args: argparse.Namespace, study: dict[str, Any]) -> CompareSp
     options = dict(study.get("options", {}))
     options.update(validate(factory_specs(factory), dict(text_pairs(args.option, "--option")), "--option {}",
                             text=True, open_ended=accepts_more(factory)))
+    if getattr(args, "sim_workers", None) is not None and args.sim_workers < 1:
+        raise HarnessError(f"--sim-workers must be >= 1, got {args.sim_workers}")
     if args.workers is not None and args.workers < 1:
         raise HarnessError(f"--workers must be >= 1, got {args.workers}")
+    executor = args.executor or "local"
+    executor_options = validate(executor_specs(executor),
+                                dict(text_pairs(getattr(args, "executor_option", []), "--executor-option")),
+                                "--executor-option {}", text=True)
+    if getattr(args, "address", None) is not None:
+        if "address" not in executor_specs(executor):
+            raise HarnessError(f"--address is an option of the ray executor, not of {executor}")
+        executor_options["address"] = args.address
     default_workers = 1 if from_env().active else study.get("workers") or os.cpu_count() or 1
     out = writable_dir(args.out or f"runs/{_study_name(args) or benchmark}", "--out")
     cache = args.cache
@@ -110,8 +132,12 @@ def spec_from_args(args: argparse.Namespace, study: dict[str, Any]) -> CompareSp
         method_configs=configs, benchmark_options=options, data=args.data, cache=cache,
         workers=args.workers or default_workers,
         constraint=args.constraint or study.get("constraint"),
-        executor=args.executor or "local",
+        executor=executor,
+        executor_options=executor_options,
+        sim_workers=getattr(args, "sim_workers", None) or study.get("sim_workers"),
         isolate=bool(getattr(args, "isolate", False)),
+        trust_plugins=bool(getattr(args, "trust_plugins", False)),
+        plugin_modules=tuple(dict.fromkeys([*(getattr(args, "plugin", None) or []), *study.get("plugins", [])])),
     )
 
 

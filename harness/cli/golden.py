@@ -13,11 +13,11 @@ from harness.studies import parse_seeds
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("golden", help="write a golden search-quality reference for tests")
-    p.add_argument("--method", required=True)
-    p.add_argument("--benchmark", default="nb201")
-    p.add_argument("--dataset", default="cifar10-valid")
+    p.add_argument("--method", required=True, help="the method whose reference to write (see `list`)")
+    p.add_argument("--benchmark", default="nb201", help="benchmark of the reference")
+    p.add_argument("--dataset", default="cifar10-valid", help="dataset of the reference")
     p.add_argument("--seeds", default="1000:1100", help="A:B or a comma list; use other seeds than the tests")
-    p.add_argument("--budget-seconds", type=float, default=12000.0)
+    p.add_argument("--budget-seconds", type=float, default=12000.0, help="charged seconds per run")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="method option")
     p.add_argument("--out", required=True, help="JSON file to write, e.g. tests/quality/golden/<method>.json")
     p.add_argument("--data", help="data directory (else $NAS_HARNESS_DATA)")

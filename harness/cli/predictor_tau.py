@@ -10,7 +10,7 @@ import numpy as np
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("predictor-tau", help="held-out Kendall tau of the GNN / MLP accuracy predictors on NB201")
-    p.add_argument("--dataset", default="cifar10-valid")
+    p.add_argument("--dataset", default="cifar10-valid", help="NB201 dataset whose hp=12 accuracies label the cells")
     p.add_argument("--seeds", default="0:10", help="A:B or a comma list; one fit per seed")
     p.add_argument("--kinds", default="gnn,mlp", help="comma list of predictor kinds")
     p.add_argument("--n-train", type=int, default=100, help="labelled training cells per fit")

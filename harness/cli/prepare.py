@@ -1,4 +1,4 @@
-"""`prepare nb201`: convert NB201 data (exports folder or official .pth) into one HDF5 table.
+"""`prepare nb201`: convert NB201 data (exports folder, official .pth or NATS-Bench tss file) into one HDF5 table.
 `prepare nb301-mini`: fit the small DARTS-space surrogate from NASLib's zc_nasbench301.json."""
 from __future__ import annotations
 
@@ -14,7 +14,8 @@ from harness.errors import DataError, UnknownNameError
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("prepare", help="convert benchmark data into a prepared table")
     p.add_argument("benchmark", help="nb201 or nb301-mini")
-    p.add_argument("--source", required=True, help="folder of public exports, or an official NAS-Bench-201 .pth")
+    p.add_argument("--source", required=True, help="folder of public exports, an official NAS-Bench-201 .pth, "
+                   "or a NATS-Bench tss folder (NATS-tss-v1_0-3ffb9-simple) or .pickle.pbz2 (docs/data.md)")
     p.add_argument("--out", required=True, help="output HDF5 file")
     p.set_defaults(func=run)
 

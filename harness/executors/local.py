@@ -1,10 +1,12 @@
 """``local``: worker processes on this machine (the default executor).
 
-The pool forks, and each child receives the work function when it starts (nothing is pickled but
-the chunks and their summaries), so the tasks' tables are shared with the parent rather than copied
-per chunk. One worker, or a single chunk, runs in this process. A child dies with its parent (the
-kernel's parent-death signal, and a watch on the parent's pid where that signal is missing), so a
-killed study leaves no worker writing behind it.
+Workers are forked and receive the work function as they start (nothing is pickled but the chunks
+and their results), so the tasks' tables are shared with the parent rather than copied per chunk.
+Each worker takes the next chunk from a queue and sends its result back; the driver writes it
+(harness/runner.py). One worker, or a single chunk, runs in this process. A worker dies with its
+parent (the kernel's parent-death signal, and a watch on the parent's pid where that signal is
+missing), so a killed study leaves no worker writing behind it; a worker that dies stops the study
+with one line naming it, and what finished before is already stored.
 """
 from __future__ import annotations
 
@@ -14,15 +16,14 @@ import os
 import signal
 import sys
 import threading
+from multiprocessing.connection import wait
 from typing import Any, Callable, Iterator
 
+from harness.errors import HarnessError
 from harness.registry import EXECUTORS
 
 Chunk = list[tuple[str, str, int]]
-Work = Callable[[Chunk], list[dict[str, Any]]]
-
-_ADOPTED: list[Work] = []  # in a forked child: the work its parent handed over at start
-
+Work = Callable[[Chunk], Any]
 
 _PR_SET_PDEATHSIG = 1
 
@@ -45,13 +46,62 @@ def die_with_parent(parent: int) -> None:
     threading.Thread(target=watch, daemon=True, name="parent-watch").start()
 
 
-def _adopt(work: Work, parent: int) -> None:
+def _serve(work: Work, todo: Any, done: Any, parent: int, env: dict[str, str]) -> None:
+    """A worker's loop: run chunks (index, chunk) until told to stop (None)."""
     die_with_parent(parent)
-    _ADOPTED[:] = [work]
+    os.environ.update(env)
+    while True:
+        item = todo.get()
+        if item is None:
+            return
+        i, chunk = item
+        try:
+            done.put((i, work(chunk), None))
+        except BaseException as exc:  # noqa: BLE001 - sent to the driver, which raises it
+            done.put((i, None, exc))
 
 
-def _run_adopted(chunk: Chunk) -> list[dict[str, Any]]:
-    return _ADOPTED[0](chunk)
+def forked_map(work: Work, chunks: list[Chunk], envs: list[dict[str, str]]) -> Iterator[Any]:
+    """Each chunk's result as it finishes, from one forked worker per entry of ``envs`` (that
+    worker's extra environment); a worker that dies raises HarnessError naming it."""
+    ctx = multiprocessing.get_context("fork")
+    todo, done = ctx.SimpleQueue(), ctx.SimpleQueue()
+    procs = [ctx.Process(target=_serve, args=(work, todo, done, os.getpid(), env), daemon=True) for env in envs]
+    for p in procs:
+        p.start()
+
+    def feed() -> None:  # a thread: results may fill their pipe while chunks are still being handed out
+        for item in enumerate(chunks):
+            todo.put(item)
+        for _ in procs:
+            todo.put(None)
+
+    threading.Thread(target=feed, daemon=True, name="chunk-feed").start()
+    try:
+        left, live = len(chunks), list(procs)
+        while left:
+            ready = wait([done._reader, *(p.sentinel for p in live)])
+            if done._reader not in ready:
+                gone = [p for p in live if p.sentinel in ready]
+                for p in gone:
+                    p.join()
+                    if p.exitcode != 0:
+                        raise HarnessError(f"worker pid {p.pid} died (exit code {p.exitcode}) with {left} "
+                                           "chunk(s) unfinished; finished runs are stored, rerun to complete")
+                live = [p for p in live if p not in gone]
+                if not live:
+                    raise HarnessError(f"every worker ended with {left} chunk(s) unfinished")
+                continue
+            _, result, exc = done.get()
+            left -= 1
+            if exc is not None:
+                raise exc
+            yield result
+    finally:
+        for p in procs:
+            if p.is_alive():
+                p.kill()
+            p.join()
 
 
 @EXECUTORS.register("local")
@@ -61,11 +111,8 @@ class LocalExecutor:
     def __init__(self, workers: int) -> None:
         self.workers = int(workers)
 
-    def map(self, work: Work, chunks: list[Chunk]) -> Iterator[list[dict[str, Any]]]:
+    def map(self, work: Work, chunks: list[Chunk]) -> Iterator[Any]:
         if self.workers <= 1 or len(chunks) < 2:
             yield from map(work, chunks)
             return
-        ctx = multiprocessing.get_context("fork")
-        with ctx.Pool(min(self.workers, len(chunks)), initializer=_adopt,
-                      initargs=(work, os.getpid())) as pool:
-            yield from pool.imap_unordered(_run_adopted, chunks)
+        yield from forked_map(work, chunks, [{}] * min(self.workers, len(chunks)))

@@ -53,7 +53,7 @@ MALFORMED = [
     (["--set", "population=3"], "--set must look like METHOD.KEY=VALUE"),
     (["--set", "nosuch.x=1"], "--set nosuch.x: nosuch is not among the methods run"),
     # --option: unknown, wrong choice, wrong type
-    (["--option", "report_tset=same"], "--option report_tset: unknown option (did you mean 'report_test'?); options: images, report_test, train_images"),
+    (["--option", "report_tset=same"], "--option report_tset: unknown option (did you mean 'report_test'?); options: images, query_seed, report_test, train_images"),
     (["--option", "report_test=exact"], "--option report_test must be one of paper, same, got 'exact'"),
     (["--option", "train_images=many"], "--option train_images must be an integer >= 1 or none, got 'many'"),
     (["--option", "train_images=0"], "--option train_images must be an integer >= 1 or none"),

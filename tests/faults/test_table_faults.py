@@ -157,8 +157,8 @@ def _edit_row(text: str, row: int, column: str, value: str) -> str:
      r"cifar10_avg.csv: column 'train-per-time' row 43 is -3.5, not a finite non-negative number"),
     (lambda t: _edit_row(t, 44, "test-accuracy", ""), r"cifar10_avg.csv: column 'test-accuracy' row 44 has no value"),
 ])
-def test_bad_exports_are_one_line_naming_file_column_row(tmp_path, nb201_data, change, match):
-    src = _exports_with(tmp_path, nb201_data, GABRO_C10, change((nb201_data / GABRO_C10).read_text()))
+def test_bad_exports_are_one_line_naming_file_column_row(tmp_path, nb201_exports, change, match):
+    src = _exports_with(tmp_path, nb201_exports, GABRO_C10, change((nb201_exports / GABRO_C10).read_text()))
     with pytest.raises(DataError, match=match) as err:
         prepare(src, tmp_path / "t.h5")
     assert "\n" not in str(err.value)

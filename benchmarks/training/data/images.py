@@ -14,6 +14,7 @@ import numpy as np
 import torch
 
 from benchmarks.training.data.download import ARCHIVES, fetch
+from benchmarks.training.data.names import IMAGE_DATASETS
 from harness.errors import DataError, UnknownNameError
 from harness.seeding import stream
 
@@ -206,11 +207,15 @@ def imagenet(root: Path, side: int = 64, max_per_class: int | None = None, downl
                 (0.229, 0.224, 0.225), crop_pad=side // 8, flip=True)
 
 
-DATASETS = ("digits", "synthetic", "cifar10-valid", "cifar10", "cifar100", "ImageNet16-120", "imagenet")
+DATASETS = IMAGE_DATASETS
 
 
-def load(name: str, root: Path | None, download: bool = False, train_images: int | None = None) -> Data:
-    """The named dataset with its benchmark splits; ``train_images`` keeps a fixed subset of train."""
+def load(name: str, root: Path | None, download: bool = False, train_images: int | None = None, *,
+         image_size: int | None = None, workers: int = 4, bad_images: str = "stop") -> Data:
+    """The named dataset with its benchmark splits; ``train_images`` keeps a fixed subset of train.
+    ``imagenet`` is streamed from its folders (``data/folders.py``: ``image_size`` px, default 224,
+    ``workers`` decoding processes, ``bad_images`` stop / skip); ``imagenet64`` is decoded once to
+    64 x 64 (or ``image_size``) in memory."""
     if name in ("digits", "synthetic"):
         data = digits() if name == "digits" else synthetic()
     elif name not in DATASETS:
@@ -221,8 +226,14 @@ def load(name: str, root: Path | None, download: bool = False, train_images: int
         data = cifar(name, root, download)
     elif name == "ImageNet16-120":
         data = imagenet16(root, 120, download)
+    elif name == "imagenet64":
+        data = replace(imagenet(root, side=image_size or 64), name="imagenet64")
     else:
-        data = imagenet(root, download=download)
+        from benchmarks.training.data.folders import imagenet as streamed
+
+        data = streamed(root, image_size or 224, workers=workers, bad_images=bad_images)  # type: ignore[arg-type]
+    if image_size is not None and name not in ("imagenet", "imagenet64") and image_size != data.image_size:
+        raise DataError(f"image_size applies to imagenet and imagenet64; {name} has {data.image_size} px images")
     if train_images is not None:
         if not 0 < train_images <= len(data.train):
             raise DataError(f"train_images must lie in 1..{len(data.train)} for {name}, got {train_images}")

@@ -45,7 +45,7 @@ def test_missing_fields_are_errors_not_nan(table):
 def test_table_attributes_and_open_time(nb201_table_path):
     with h5py.File(nb201_table_path) as f:
         assert f["metrics"].shape == (15625, 4, 6, 2)
-        assert int(f.attrs["schema_version"]) == 2
+        assert int(f.attrs["schema_version"]) == 3
         assert "cifar10_avg.csv" in f.attrs["sources_sha256"]
         assert "hp=12" in f.attrs["provenance"]
     start = time.perf_counter()
@@ -57,7 +57,7 @@ def test_cache_is_reused(nb201_data, harness_cache, nb201_table_path):
     assert ensure_table(nb201_data, harness_cache) == nb201_table_path
 
 
-def test_corrupt_and_missing_sources(tmp_path, nb201_data):
+def test_corrupt_and_missing_sources(tmp_path, nb201_exports):
     with pytest.raises(DataError, match="does not exist"):
         prepare(tmp_path / "nope.pth", tmp_path / "t.h5")
     bad = tmp_path / "bad.h5"
@@ -66,13 +66,13 @@ def test_corrupt_and_missing_sources(tmp_path, nb201_data):
         open_table(bad)
     # an exports folder with a truncated CSV names the file
     src = tmp_path / "exports"
-    for p in nb201_data.rglob("*"):
+    for p in nb201_exports.rglob("*"):
         if p.is_file():
-            (src / p.relative_to(nb201_data)).parent.mkdir(parents=True, exist_ok=True)
-            (src / p.relative_to(nb201_data)).symlink_to(p)
+            (src / p.relative_to(nb201_exports)).parent.mkdir(parents=True, exist_ok=True)
+            (src / p.relative_to(nb201_exports)).symlink_to(p)
     victim = src / "gabro8a__NAS-Landscapes/data/accuracy/cifar10_avg.csv"
     victim.unlink()
-    victim.write_text(nb201_data.joinpath("gabro8a__NAS-Landscapes/data/accuracy/cifar10_avg.csv")
+    victim.write_text(nb201_exports.joinpath("gabro8a__NAS-Landscapes/data/accuracy/cifar10_avg.csv")
                       .read_text()[:50000].rsplit(",", 3)[0])
     with pytest.raises(DataError, match="cifar10_avg.csv is corrupt"):
         prepare(src, tmp_path / "t.h5")

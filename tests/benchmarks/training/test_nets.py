@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import csv
-import os
 from pathlib import Path
 
 import numpy as np
@@ -20,32 +19,19 @@ from benchmarks.spaces.nb201 import NB201Space  # noqa: E402
 NASWOT = "derived/BayesWatch__nas-without-training__arch_score_acc.csv"
 
 
-def _nb201_root() -> Path:
-    env = os.environ.get("NAS_HARNESS_DATA")
-    if env:
-        return Path(env)
-    repo = Path(__file__).resolve().parents[3]  # <repo>/../shared, also from a worktree under wt/
-    for up in (repo.parent, repo.parent.parent):
-        if (up / "shared" / "data" / "nb201").is_dir():
-            return up / "shared" / "data" / "nb201"
-    return repo.parent / "shared" / "data" / "nb201"
-
-
-def _published_params(index: int) -> float:
-    path = _nb201_root() / NASWOT
-    if not path.exists():
-        pytest.skip(f"NB201 export {path} not available")
-    with open(path) as f:
+def _published_params(root: Path, index: int) -> float:
+    with open(root / NASWOT) as f:
         for row in csv.DictReader(f):
             if int(row["arch"]) == index:
                 return float(row["params"])
-    raise AssertionError(f"arch {index} not in {path}")
+    raise AssertionError(f"arch {index} not in {root / NASWOT}")
 
 
 @pytest.mark.parametrize("index", [11472, 1])
-def test_nb201_param_count_matches_benchmark(index: int) -> None:
+def test_nb201_param_count_matches_benchmark(index: int, nb201_exports: Path) -> None:
     codes = NB201Space().from_index(index)
-    assert count_params(NB201Net(codes, 16, 5, 10)) / 1e6 == pytest.approx(_published_params(index), abs=1e-6)
+    expected = _published_params(nb201_exports, index)
+    assert count_params(NB201Net(codes, 16, 5, 10)) / 1e6 == pytest.approx(expected, abs=1e-6)
 
 
 def test_darts_v2_eval_network_is_3_3m() -> None:

@@ -1,0 +1,70 @@
+"""``slurm``: the chunks as one Slurm job array via submitit (one array element per chunk).
+
+Each element rebuilds the tasks from the study's data and cache folders (they must be on the
+nodes; submitit's own folder must be shared, as Slurm needs) and sends its result back to the
+driver, the store's one writer. ``cluster=local`` runs the array as local processes (submitit's
+local mode, used by the tests); ``cluster=debug`` runs it in this process. The elements ask for the
+resources the benchmark declares (``ChunkWork.resources`` in harness/runner.py). submitit is
+imported only when this executor runs (the ``slurm`` extra).
+"""
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+from typing import Annotated, Any, Iterator
+
+from harness.errors import HarnessError
+from harness.options import Bounds
+from harness.registry import EXECUTORS
+
+Chunk = list[tuple[str, str, int]]
+
+
+@EXECUTORS.register("slurm")
+class SlurmExecutor:
+    """The chunks as a Slurm job array via submitit (cluster=local runs it locally)."""
+
+    chunks_per_worker = 1  # an array element's start costs seconds: one chunk per parallel element
+
+    def __init__(self, workers: int, folder: str | None = None, partition: str | None = None,
+                 cluster: str | None = None, timeout_min: Annotated[int, Bounds(ge=1)] = 60,
+                 poll_s: Annotated[float, Bounds(gt=0)] = 1.0) -> None:
+        self.workers, self.folder, self.partition, self.cluster = int(workers), folder, partition, cluster
+        self.timeout_min, self.poll_s = timeout_min, poll_s
+
+    def map(self, work: Any, chunks: list[Chunk]) -> Iterator[Any]:
+        try:
+            import submitit
+            from submitit.helpers import as_completed
+        except ImportError:
+            raise HarnessError("the slurm executor needs submitit: pip install 'nas-harness[slurm]'") from None
+        if self.cluster is None and shutil.which("sbatch") is None:  # submitit would fall back to local quietly
+            raise HarnessError("the slurm executor found no Slurm here (no sbatch); "
+                               "--executor-option cluster=local runs the job array as local processes")
+        spec = getattr(work, "spec", None)
+        folder = Path(self.folder or (Path(spec.out) / ".submitit" if spec is not None else "submitit"))
+        executor = submitit.AutoExecutor(folder=os.fspath(folder / "%j"), cluster=self.cluster)
+        need = work.resources() if hasattr(work, "resources") else {"num_cpus": 1.0}
+        params: dict[str, Any] = {"timeout_min": self.timeout_min, "cpus_per_task": max(1, int(need["num_cpus"])),
+                                  "slurm_array_parallelism": max(1, self.workers)}
+        if need.get("num_gpus"):
+            params["gpus_per_node"] = int(need["num_gpus"])
+        if self.partition:
+            params["slurm_partition"] = self.partition
+        executor.update_parameters(**params)
+        shipped = work.portable(tasks=False) if hasattr(work, "portable") else work
+        jobs = executor.map_array(shipped, chunks)
+        try:
+            for job in as_completed(jobs, poll_frequency=self.poll_s):
+                try:
+                    result = job.result()
+                except Exception as exc:  # submitit's failures: name the job, keep what is stored
+                    last = (str(exc).strip().splitlines() or [""])[-1]
+                    raise HarnessError(f"slurm job {job.job_id} failed ({type(exc).__name__}: {last}); "
+                                       "finished runs are stored, rerun to complete") from None
+                yield result
+        finally:
+            for job in jobs:
+                if not job.done():
+                    job.cancel(check=False)
