@@ -8,7 +8,8 @@ metered evaluator passes q (``evaluate_keyed``), so a resumed run draws the same
 """
 from __future__ import annotations
 
-from typing import Any, Protocol
+import copy
+from typing import Any, Callable, Protocol
 
 import numpy as np
 
@@ -41,6 +42,16 @@ class SurrogateTask:
         self.fidelities = tuple(float(f) for f in predictor.fidelities)
         self.default_fidelity = float(predictor.default_fidelity)
         self.noise = check_policy(noise)
+        self._run: tuple[int, Callable[[], int]] | None = None  # (run seed, queries so far) once bound
+
+    def for_run(self, seed: int, queries: Callable[[], int]) -> "SurrogateTask":
+        """This task bound to one run (harness/protocols.py): ``evaluate`` then draws query
+        ``queries() + i``'s noise, as ``evaluate_keyed`` does (the path --sim-workers takes)."""
+        if self.noise == "deterministic":
+            return self
+        bound = copy.copy(self)
+        bound._run = (int(seed), queries)
+        return bound
 
     def evaluate_keyed(self, codes: np.ndarray, fidelity: float, seed: int, first: int) -> Outcome:
         """Rows answered as the run's queries ``first, first + 1, ...`` under the noise policy."""
@@ -57,7 +68,9 @@ class SurrogateTask:
                        index=self.space.index(codes))
 
     def evaluate(self, codes: np.ndarray, fidelity: float) -> Outcome:
-        """The noise-free answer (the means), whatever the policy: runs go through ``evaluate_keyed``."""
+        """Bound to a run: its next queries under the policy; unbound: the noise-free means."""
+        if self._run is not None:
+            return self.evaluate_keyed(codes, fidelity, self._run[0], self._run[1]())
         codes = np.atleast_2d(np.asarray(codes))
         pred = self.predictor.predict(codes, float(fidelity))
         rv, rt = self.predictor.report(codes)
