@@ -104,3 +104,15 @@ def test_a_durable_noisy_run_replays_its_noise_on_resume(tiny_surrogate, tmp_pat
     compare(spec(tmp_path / "ref"))
     ref = _runs(tmp_path / "ref")
     assert _every_kill(lambda n: spec(tmp_path / f"k{n}"), ref) >= 5 * 2
+
+
+def test_simulated_workers_draw_the_same_keyed_noise(tiny_surrogate, tmp_path):
+    """Under --sim-workers the task is bound to the run (for_run): noisy, and the same twice."""
+    def rows(out, noise):
+        spec = CompareSpec(benchmark="surrogate", datasets=("cifar10-valid",), methods=("random_search",), seeds=(0,),
+                           budget=Budget(max_cost_s=3000), out=out, data=str(tiny_surrogate), workers=1,
+                           benchmark_options={"noise": noise}, sim_workers=4)
+        compare(spec)
+        return _runs(out)
+    a, b = rows(tmp_path / "a", "surrogate"), rows(tmp_path / "b", "surrogate")
+    assert a == b and a != rows(tmp_path / "d", "deterministic")
