@@ -109,6 +109,8 @@ class WeightSharingSearch:
                 derived = self.derive()
                 if derived is not None:
                     self.history.append(derived)
+                log.info("%s: epoch %d/%d in %.1f s%s", self.name, epoch + 1, cfg.epochs, clock.last["epoch"],
+                         "" if derived is None else f", cell {self.space.format(derived)[0]}")
             with clock.charged("select", 0.0):
                 best = self.select()
         except BudgetExhausted:
