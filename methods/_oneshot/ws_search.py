@@ -119,11 +119,18 @@ class WeightSharingSearch:
         return self._finish(evaluator, best)
 
     def report_attrs(self) -> dict[str, Any]:
-        """Written beside the run: the BN flag, the epochs run and the cell derived after each."""
+        """Written beside the run: the BN flag, the epochs run, the cell derived after each and, with
+        architecture logits, their final softmax per edge."""
         fmt = self.space.format
-        return {"bn_track_running_stats": bool(self.config.track_running_stats),
-                "search_epochs_run": self.epochs_done,
-                "derived_per_epoch": json.dumps([fmt(c)[0] for c in self.history])}
+        out = {"bn_track_running_stats": bool(self.config.track_running_stats),
+               "search_epochs_run": self.epochs_done,
+               "derived_per_epoch": json.dumps([fmt(c)[0] for c in self.history])}
+        alpha = getattr(self, "alpha", None)
+        if alpha is not None:  # the final per-edge op weights (softmax of the logits), for collapse studies
+            from methods._oneshot.evnas_ga import softmax
+
+            out["arch_weights"] = json.dumps(np.round(softmax(alpha.detach().double().cpu().numpy()), 4).tolist())
+        return out
 
     # -- the parts a method supplies -----------------------------------------------------------------
     def setup(self, seed: int) -> None:

@@ -230,6 +230,9 @@ def test_same_seed_same_cell_charged_epochs_and_no_test_value(method, tmp_path):
     attrs = a.report_attrs()
     assert attrs["bn_track_running_stats"] is True and attrs["search_epochs_run"] == 2
     assert len(json.loads(attrs["derived_per_epoch"])) == (0 if method == "rsps" else 2)
+    if method in ("darts_v1", "darts_v2", "gdas", "setn"):
+        w = np.asarray(json.loads(attrs["arch_weights"]))
+        assert w.shape == (1, 6, 5) and np.allclose(w.sum(-1), 1, atol=1e-3)
     assert _config(ta)["track_running_stats"] is True
 
 
