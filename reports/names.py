@@ -13,6 +13,7 @@ METHOD_NAMES = {
     "random_search": "RS", "regularized_evolution": "REA", "reinforce": "REINFORCE",
     "bohb-nb201": "BOHB", "bohb": "BOHB (multi-fidelity)", "hyperband": "Hyperband",
     "local_search": "Local search", "predictor_evolution": "Predictor evolution", "pnas": "PNAS",
+    "rsps": "RSPS", "darts_v1": "DARTS-V1", "darts_v2": "DARTS-V2", "gdas": "GDAS", "setn": "SETN", "enas": "ENAS",
 }
 DATASET_NAMES = {"cifar10-valid": "CIFAR-10", "cifar10": "CIFAR-10", "cifar100": "CIFAR-100",
                  "ImageNet16-120": "ImageNet16-120"}

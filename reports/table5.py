@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import csv
 import io
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +44,10 @@ CAPTION_NATS = (
     "validation accuracy seen, mean ± std (ddof=1) over runs. cifar100 and ImageNet16-120 query costs "
     "are estimated from cifar10-valid per-epoch times scaled by dataset size (only cifar10-valid times "
     "are measured). " + APPROX)
+SEARCH_NOTE = (
+    " search (s): mean measured seconds of a weight-sharing method's own supernet training and final pick "
+    "(charged against the same budget, the NB201 paper's column); a dash for black-box rows, which are "
+    "charged simulated seconds (their wall clock is in summary.md).")
 
 
 def cell_text(c: Cell, runs: int, pm: str = "±") -> str:
@@ -61,6 +65,12 @@ class Table5:
     datasets: tuple[str, ...]
     rows: tuple[tuple[str, int, dict[tuple[str, str], Cell]], ...]  # (label, runs, {(dataset, split): cell})
     caption: str
+    search_s: dict[str, float] = field(default_factory=dict)  # label -> mean measured own-training seconds
+
+    def search_text(self, label: str) -> str:
+        """The paper's "search (s)" cell: measured seconds, or a dash for rows without any."""
+        s = self.search_s.get(label)
+        return "—" if s is None else f"{s:,.2f}"
 
 
 def _cell(values: list[float]) -> Cell:
@@ -76,8 +86,11 @@ def build(records: list[dict[str, Any]], oracles: dict[str, dict[str, dict[str, 
     groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for r in records:  # one pass: linear in the records
         groups.setdefault((r["method"], r["dataset"]), []).append(r)
-    rows = []
+    rows, search_s = [], {}
     for m in methods:
+        own = [float(r.get("train_cost_s", 0.0)) for r in records if r["method"] == m]
+        if any(v > 0 for v in own):  # a weight-sharing method: measured seconds of its own training
+            search_s[LABELS.get(m, m)] = float(np.mean(own))
         cells, runs = {}, 0
         for ds in datasets:
             rs = groups.get((m, ds), [])
@@ -92,30 +105,43 @@ def build(records: list[dict[str, Any]], oracles: dict[str, dict[str, dict[str, 
         text = " / ".join(f"{budget_s[ds]:,.0f} ({DATASET_LABELS.get(ds, ds)})" for ds in datasets)
     else:
         text = f"{budget_s:,.0f}"
-    return Table5(datasets, tuple(rows), caption.format(seeds=seeds, budget=text))
+    caption = caption.format(seeds=seeds, budget=text)
+    if search_s:  # weight-sharing rows beside the black-box ones
+        caption = (caption.replace("black-box search", "black-box and weight-sharing search", 1)
+                   .replace("simulated seconds", "seconds (simulated for black-box rows, measured for "
+                            "weight-sharing rows)", 1)
+                   .replace("(best hp=12 validation accuracy seen)", "(black-box: best hp=12 validation accuracy "
+                            "seen; weight-sharing: the cell it returned)", 1)) + SEARCH_NOTE
+    return Table5(datasets, tuple(rows), caption, search_s)
 
 
 def markdown(t: Table5) -> str:
-    head = "| Method | " + " | ".join(f"{DATASET_LABELS.get(d, d)} {s}" for d in t.datasets for s in ("valid", "test")) + " |"
-    lines = [head, "|---|" + "---:|" * (2 * len(t.datasets))]
+    extra = " search (s) |" if t.search_s else ""
+    head = ("| Method |" + extra + " "
+            + " | ".join(f"{DATASET_LABELS.get(d, d)} {s}" for d in t.datasets for s in ("valid", "test")) + " |")
+    lines = [head, "|---|" + "---:|" * (2 * len(t.datasets) + bool(extra))]
     for label, runs, cells in t.rows:
-        lines.append(f"| {label} | " + " | ".join(cell_text(cells[(d, s)], runs) for d in t.datasets
-                                                   for s in ("valid", "test")) + " |")
+        search = f" {t.search_text(label)} |" if extra else ""
+        lines.append(f"| {label} |{search} " + " | ".join(cell_text(cells[(d, s)], runs) for d in t.datasets
+                                                            for s in ("valid", "test")) + " |")
     return "\n".join(lines) + f"\n\n{t.caption}\n"
 
 
 def latex(t: Table5) -> str:
-    cols = "l" + "cc" * len(t.datasets)
-    groups = " & ".join(f"\\multicolumn{{2}}{{c}}{{{DATASET_LABELS.get(d, d)}}}" for d in t.datasets)
-    rules = " ".join(f"\\cmidrule(lr){{{2 + 2 * i}-{3 + 2 * i}}}" for i in range(len(t.datasets)))
+    k = int(bool(t.search_s))  # the search (s) column, when a weight-sharing row has one
+    cols = "l" + "r" * k + "cc" * len(t.datasets)
+    groups = " & ".join(["search (s)"] * k + [f"\\multicolumn{{2}}{{c}}{{{DATASET_LABELS.get(d, d)}}}"
+                                              for d in t.datasets])
+    rules = " ".join(f"\\cmidrule(lr){{{2 + k + 2 * i}-{3 + k + 2 * i}}}" for i in range(len(t.datasets)))
     lines = ["\\begin{table}[t]", "\\centering", f"\\caption{{{t.caption.replace('%', chr(92) + '%')}}}",
              "\\label{tab:nb201-table5}", f"\\begin{{tabular}}{{{cols}}}", "\\toprule",
              f"Method & {groups} \\\\", rules,
-             " & " + " & ".join(["valid", "test"] * len(t.datasets)) + " \\\\", "\\midrule"]
+             " & " + " & ".join([""] * k + ["valid", "test"] * len(t.datasets)) + " \\\\", "\\midrule"]
     for label, runs, cells in t.rows:
         if label == "ResNet":
             lines.append("\\midrule")
-        vals = [cell_text(cells[(d, s)], runs, pm="$\\pm$") for d in t.datasets for s in ("valid", "test")]
+        vals = [t.search_text(label)] * k + [cell_text(cells[(d, s)], runs, pm="$\\pm$") for d in t.datasets
+                                              for s in ("valid", "test")]
         lines.append(f"{label} & " + " & ".join(vals) + " \\\\")
     lines += ["\\bottomrule", "\\end{tabular}", "\\end{table}"]
     return "\n".join(lines) + "\n"
@@ -124,10 +150,11 @@ def latex(t: Table5) -> str:
 def csv_text(t: Table5) -> str:
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
-    w.writerow(["method", "dataset", "split", "mean", "std", "n", "runs"])
+    w.writerow(["method", "dataset", "split", "mean", "std", "n", "runs"] + ["search_s"] * bool(t.search_s))
     for label, runs, cells in t.rows:
+        search = [f"{t.search_s[label]:.4f}" if label in t.search_s else ""] if t.search_s else []
         for (d, s), c in cells.items():
-            w.writerow([label, d, s, f"{c.mean:.4f}", f"{c.std:.4f}", c.n, runs])
+            w.writerow([label, d, s, f"{c.mean:.4f}", f"{c.std:.4f}", c.n, runs, *search])
     return buf.getvalue()
 
 

@@ -1,6 +1,7 @@
 """Weight-sharing supernets of the NB201 (S2) and DARTS (S1) spaces, built from the training layer's
-ops (search_spaces.md). Two mixing hooks: ``set_weights`` (every op, weighted per edge: EvNAS) and
-``set_path`` (only the chosen ops, weight 1: EDNAS). Imports torch.
+ops (search_spaces.md). Mixing hooks: ``set_weights`` (every op, weighted per edge: EvNAS; ``set_mix``
+the same with a differentiable tensor: DARTS, SETN), ``set_path`` (only the chosen ops, weight 1: EDNAS,
+RSPS, ENAS) and ``set_hard`` (one op per edge times a differentiable scale: GDAS). Imports torch.
 """
 from __future__ import annotations
 
@@ -34,6 +35,10 @@ class MixedEdge(nn.Module):
     def single(self, x: torch.Tensor, k: int) -> torch.Tensor | None:
         return None if isinstance(self.ops[k], Zero) else self.ops[k](x)
 
+    def scaled(self, x: torch.Tensor, k: int, scale: torch.Tensor) -> torch.Tensor | None:
+        """Only op ``k`` runs, times ``scale`` (the straight-through weight that carries the gradient)."""
+        return None if isinstance(self.ops[k], Zero) else scale * self.ops[k](x)
+
 
 def _add(total: torch.Tensor | None, y: torch.Tensor | None) -> torch.Tensor | None:
     if y is None:
@@ -48,15 +53,26 @@ class _Mixing(nn.Module):
         super().__init__()
         self.weights: torch.Tensor | None = None
         self.path: np.ndarray | None = None
+        self.scales: torch.Tensor | None = None  # with ``path``: per-edge multipliers (set_hard)
 
     def set_weights(self, weights: np.ndarray) -> None:
         """Mix every op of every edge with these per-edge weights (EvNAS)."""
         device = next(self.parameters()).device
         self.weights, self.path = torch.as_tensor(np.asarray(weights), dtype=torch.float32, device=device), None
+        self.scales = None
+
+    def set_mix(self, weights: torch.Tensor) -> None:
+        """Mix every op with these (cells, edges, ops) weights, keeping their graph (DARTS, SETN)."""
+        self.weights, self.path, self.scales = weights, None, None
 
     def set_path(self, codes: np.ndarray) -> None:
         """Run only the ops the codes name, each with weight 1 (EDNAS)."""
-        self.weights, self.path = None, np.asarray(codes).astype(np.int64)
+        self.weights, self.path, self.scales = None, np.asarray(codes).astype(np.int64), None
+
+    def set_hard(self, choice: np.ndarray, scales: torch.Tensor) -> None:
+        """One op per edge, ``choice`` (cells, edges) its index, times ``scales`` (cells, edges) (GDAS).
+        Every edge runs, so on DARTS cells all 14 edges of a cell are active, as in the relaxed net."""
+        self.weights, self.path, self.scales = None, np.asarray(choice).astype(np.int64), scales
 
 
 class NB201Supernet(_Mixing):
@@ -86,8 +102,12 @@ class NB201Supernet(_Mixing):
             total = None
             for j in range(i):
                 if nodes[j] is not None:
-                    y = (edges[e].mixed(nodes[j], self.weights[0, e]) if self.weights is not None
-                         else edges[e].single(nodes[j], int(self.path[e])))
+                    if self.weights is not None:
+                        y = edges[e].mixed(nodes[j], self.weights[0, e])
+                    elif self.scales is not None:
+                        y = edges[e].scaled(nodes[j], int(self.path.reshape(-1)[e]), self.scales[0, e])
+                    else:
+                        y = edges[e].single(nodes[j], int(self.path[e]))
                     total = _add(total, y)
                 e += 1
             nodes.append(total)
@@ -125,11 +145,16 @@ class DartsSearchCell(nn.Module):
             for node in range(4) for src in range(node + 2))
 
     def forward(self, s0: torch.Tensor, s1: torch.Tensor, weights: torch.Tensor | None,
-                pairs: np.ndarray | None) -> torch.Tensor:
+                pairs: np.ndarray | None,
+                hard: tuple[np.ndarray, torch.Tensor] | None = None) -> torch.Tensor:
         states = [self.pre0(s0), self.pre1(s1)]
         for node, start in enumerate(DARTS_OFFSETS):
             total = None
-            if weights is not None:
+            if hard is not None:  # (14 op indices, 14 scales): every edge, one op each
+                for src in range(node + 2):
+                    e = start + src
+                    total = _add(total, self.edges[e].scaled(states[src], int(hard[0][e]), hard[1][e]))
+            elif weights is not None:
                 for src in range(node + 2):
                     total = _add(total, self.edges[start + src].mixed(states[src], weights[start + src]))
             else:
@@ -162,9 +187,11 @@ class DartsSupernet(_Mixing):
         if self.weights is None and self.path is None:
             raise RuntimeError("set_weights or set_path before running the supernet")
         s0 = s1 = self.stem(x)
-        cells = None if self.path is None else self.path.reshape(2, 16)
+        hard = self.scales is not None
+        cells = None if self.path is None or hard else self.path.reshape(2, 16)
         for cell in self.cells:
             k = int(cell.reduction)  # normal weights to normal cells (the EDNAS seed swaps them)
             w = None if self.weights is None else self.weights[k]
-            s0, s1 = s1, cell(s0, s1, w, None if cells is None else cells[k].reshape(8, 2))
+            s0, s1 = s1, cell(s0, s1, w, None if cells is None else cells[k].reshape(8, 2),
+                              (self.path.reshape(2, 14)[k], self.scales[k]) if hard else None)
         return self.classifier(s1.mean(dim=(2, 3)))

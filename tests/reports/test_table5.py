@@ -114,3 +114,19 @@ def test_nats_preset_searches_each_dataset(tmp_path, capsys, monkeypatch, nb201_
                                                              "ImageNet16-120": 120000.0}
     assert "20,000 (CIFAR-10) / 40,000 (CIFAR-100) / 120,000 (ImageNet16-120)" in out
     assert "cifar100: max_cost_s=40000" in runs.budget_text()
+
+
+def test_weight_sharing_rows_get_the_search_seconds_column() -> None:
+    recs = records() + [{"method": "darts_v1", "dataset": "cifar100", "seed": s, "report_test": 15.6,
+                         "report_valid": 15.0, "train_cost_s": 10.0 + s} for s in range(4)]
+    t = build(recs, {"cifar100": ORACLE}, seeds=4, budget_s=12000)
+    md = markdown(t)
+    assert md.startswith("| Method | search (s) | CIFAR-100 valid | CIFAR-100 test |\n|---|---:|---:|---:|")
+    assert "| DARTS-V1 | 11.50 | 15.00 ± 0.00 | 15.60 ± 0.00 |" in md and "| REA | — |" in md
+    assert "search (s): mean measured seconds" in md
+    tex = latex(t)
+    assert "Method & search (s) & \\multicolumn{2}{c}{CIFAR-100}" in tex and "\\cmidrule(lr){3-4}" in tex
+    assert "DARTS-V1 & 11.50 & " in tex
+    rows = list(csv.DictReader(io.StringIO(csv_text(t))))
+    assert {r["search_s"] for r in rows if r["method"] == "DARTS-V1"} == {"11.5000"}
+    assert "search (s)" not in markdown(build(records(), {"cifar100": ORACLE}, seeds=4, budget_s=12000))
