@@ -63,10 +63,34 @@ class Record:
 
 
 def _unpickler_class() -> type:
-    from joblib.numpy_pickle import NumpyUnpickler
+    try:
+        from joblib.numpy_pickle import NumpyArrayWrapper, NumpyUnpickler
+    except ImportError:
+        raise DataError("JAHS-Bench-201 surrogates need joblib: pip install -e '.[surrogate]'") from None
 
     class _Unpickler(NumpyUnpickler):
         records: dict[str, type]
+
+        def load_build(self) -> None:
+            """joblib's array payloads; an object array's nested pickle goes through this find_class too
+            (whatever joblib's version does with it)."""
+            pickle._Unpickler.load_build(self)  # type: ignore[attr-defined]
+            top = self.stack[-1]
+            if not isinstance(top, NumpyArrayWrapper):
+                return
+            self.stack.pop()
+            if top.dtype.hasobject:
+                inner = pickle._Unpickler(self.file_handle)  # type: ignore[attr-defined]
+                inner.find_class = self.find_class
+                self.stack.append(inner.load())
+            else:
+                try:
+                    self.stack.append(top.read(self, self.ensure_native_byte_order))
+                except TypeError:  # joblib < 1.5: read(unpickler)
+                    self.stack.append(top.read(self))
+
+        dispatch = NumpyUnpickler.dispatch.copy()
+        dispatch[pickle.BUILD[0]] = load_build
 
         def record_class(self, qualname: str) -> type:
             if qualname not in self.records:
@@ -240,7 +264,7 @@ class MetricModel:
         files = [folder / "params.pkl.gz", folder / "model.pkl.gz"]
         for f in files:
             if not f.is_file():
-                raise DataError(f"{folder}: no {f.name} (JAHS-Bench-201's layout: assembled_surrogates/<task>/<metric>/)")
+                raise DataError(f"{folder}: no {f.name} (JAHS-Bench-201 layout: assembled_surrogates/<task>/<metric>/)")
         params = load_pickle(files[0])
         model = load_pickle(files[1])
         self.sha256 = hashlib.sha256(b"".join(f.read_bytes() for f in files)).hexdigest()

@@ -147,6 +147,11 @@ def test_the_unpickler_builds_no_foreign_object(jahs_dir, tmp_path):
         (tmp_path / "evil.pkl").write_bytes(pickle.dumps(_Evil(), protocol=proto))
         with pytest.raises(DataError, match="refused"):
             load_pickle(tmp_path / "evil.pkl")
+    import joblib
+
+    joblib.dump({"headers": np.array(["N", _Evil()], dtype=object)}, tmp_path / "evil.pkl.gz", protocol=0)
+    with pytest.raises(DataError, match="refused"):  # an object array's nested pickle is checked too
+        load_pickle(tmp_path / "evil.pkl.gz")
 
 
 def test_an_unknown_target_transform_is_one_line(jahs_dir, tmp_path):
