@@ -18,7 +18,7 @@ import numpy as np
 
 from benchmarks.spaces._strings import strings
 from benchmarks.spaces.nb201 import N_EDGES, N_OPS, NB201Space, parse_one
-from harness.errors import ArchError
+from harness.errors import ArchError, HarnessError
 
 ACTIVATIONS = ("ReLU", "Hardswish", "Mish")
 TRIVIAL_AUGMENT = (False, True)
@@ -62,6 +62,13 @@ class JahsSpace:
     n_dims = N_DIMS
     choices = tuple(int(c) for c in CHOICES)
 
+    @property
+    def n_choices(self) -> int:
+        """Methods that assume one choice count for every column (reinforce, bohb, enas) stop with one line."""
+        raise HarnessError(f"the jahs space's columns have different numbers of choices {list(self.choices)}; "
+                           "use a method that samples and mutates through the space (random_search, "
+                           "regularized_evolution, local_search)")
+
     def check(self, codes: np.ndarray) -> np.ndarray:
         codes = np.asarray(codes)
         if codes.shape[-1:] != (N_DIMS,) or codes.dtype.kind not in "iu":
@@ -83,6 +90,17 @@ class JahsSpace:
         k = int(CHOICES[col])
         row[col] = (int(row[col]) + 1 + int(u * (k - 1))) % k
         return row
+
+    def neighbours(self, codes: np.ndarray) -> np.ndarray:
+        """Every configuration one column change away (39 of them)."""
+        base = np.asarray(self.check(codes), dtype=np.int8)
+        out = []
+        for col, k in enumerate(self.choices):
+            for shift in range(1, k):
+                row = base.copy()
+                row[col] = (int(base[col]) + shift) % k
+                out.append(row)
+        return np.stack(out)
 
     def configs(self, codes: np.ndarray) -> list[dict[str, Any]]:
         """JAHS configurations (its names; no fidelities) of each code row."""

@@ -190,6 +190,10 @@ def test_genotypes_convert_both_ways():
     assert np.array_equal(np.stack([space.from_config(c) for c in space.configs(codes)]), codes)
     assert np.array_equal(space.parse(space.format(codes)), codes)
     assert len(set(space.index(codes).tolist())) == len({r.tobytes() for r in codes})
+    nb = space.neighbours(codes[0])
+    assert len(nb) == 39 and ((nb != codes[0]).sum(axis=1) == 1).all() and len(set(space.index(nb).tolist())) == 39
+    with pytest.raises(HarnessError, match="different numbers of choices"):  # reinforce / bohb stop with one line
+        space.n_choices
     conf = space.configs(codes[:1])[0]
     assert set(HP_NAMES) < set(conf) and conf["Optimizer"] == "SGD"
     with pytest.raises(ArchError, match="not on the grid"):
@@ -202,11 +206,11 @@ def test_a_jahs_study_runs_with_the_nb201_command_shape(jahs_dir, tmp_path):
     from reports.load import load_runs
 
     root, _ = jahs_dir
-    spec = CompareSpec(benchmark="jahs", datasets=("cifar10",), methods=("random_search", "regularized_evolution"),
-                       seeds=(0,), budget=Budget(max_evals=30), out=tmp_path / "runs", data=str(root),
-                       benchmark_options={"n": 3},
+    methods = ("random_search", "regularized_evolution", "local_search")
+    spec = CompareSpec(benchmark="jahs", datasets=("cifar10",), methods=methods, seeds=(0,),
+                       budget=Budget(max_evals=30), out=tmp_path / "runs", data=str(root), benchmark_options={"n": 3},
                        method_configs={"regularized_evolution": {"population": 5, "sample_size": 2}})
-    assert len(compare(spec)) == 2
+    assert len(compare(spec)) == 3
     prov = load_runs(tmp_path / "runs").provenance()
     assert prov["noise"] == ["deterministic"] and prov["surrogate_version"][0].startswith("assembled_surrogates sha")
     assert "JAHS-Bench-201" in prov["surrogate"][0] and "N=3" in prov["protocol"][0]
