@@ -2,8 +2,10 @@
 architectures, so every query is predicted; repeated architectures are answered from a memo).
 
 Usage: python benchmarks/perf/surrogate_perf.py [--data NB201_DIR] [--surrogate FILE] [--nb301 DIR] [--yahpo DIR]
+                                                [--jahs DIR]
   --surrogate: a file from `surrogate fit` (default: fit a 3 x 100-tree one on the NB201 table)
-  --nb301: NAS-Bench-301 v1.0's unzipped models; --yahpo: YAHPO Gym's data folder (each skipped when absent)
+  --nb301: NAS-Bench-301 v1.0's unzipped models; --yahpo: YAHPO Gym's data folder;
+  --jahs: JAHS-Bench-201's download folder (assembled_surrogates/cifar10/); each skipped when absent
 """
 from __future__ import annotations
 
@@ -53,6 +55,7 @@ def main() -> None:
     ap.add_argument("--surrogate")
     ap.add_argument("--nb301")
     ap.add_argument("--yahpo")
+    ap.add_argument("--jahs")
     ap.add_argument("--cache", default=tempfile.mkdtemp())
     args = ap.parse_args()
     root = data_dir(args.data)
@@ -79,6 +82,12 @@ def main() -> None:
         measure("yahpo-nb301 (onnx)", yahpo_nb301.make("cifar10", data=args.yahpo), n_one=100)
     else:
         print("yahpo-nb301 (onnx)           skipped: pass --yahpo DIR", flush=True)
+    if args.jahs:
+        from benchmarks import jahs
+
+        measure("jahs (cifar10)", jahs.make("cifar10", data=args.jahs), n_one=100)
+    else:
+        print("jahs (assembled_surrogates)  skipped: pass --jahs DIR", flush=True)
 
 
 if __name__ == "__main__":
