@@ -35,22 +35,20 @@ class MeteredEvaluator:
     sequential method under ``--sim-workers``: one worker) ``wall_s`` is the simulated clock, the
     seconds charged so far, as harness/simclock.py records it.
 
-    A task with ``evaluate_keyed(codes, fidelity, seed, first)`` (a noisy surrogate) is answered
-    through it: row i is the run's query number ``first + i`` (queries charged so far, replayed ones
-    included), so its noise depends on (run seed, query index) only and a resumed run draws the same;
-    a batch is predicted in one call and then charged row by row.
+    A task with ``evaluates_batches`` true (a surrogate, bound to its run by ``for_run``,
+    harness/protocols.py) answers a batch's row i as the run's query ``queries() + i``, so a batch is
+    predicted in one call and then charged row by row; its noise depends on (run seed, query index)
+    only, the index counting replayed queries, and a resumed run draws the same.
     """
 
     MAX_INFEASIBLE_IN_A_ROW = 100_000  # a method stuck asking infeasible archs is stopped, not looped
 
     def __init__(self, task: Task, budget: Budget, recorder: Recorder,
                  replay: Trajectory | None = None, constraint: Constraint | None = None,
-                 agree: Callable[..., tuple[float, ...]] | None = None, simulated_clock: bool = False,
-                 seed: int = 0) -> None:
+                 agree: Callable[..., tuple[float, ...]] | None = None, simulated_clock: bool = False) -> None:
         self._task = task
         self._simulated = simulated_clock
-        self._seed = int(seed)
-        self._keyed = getattr(task, "evaluate_keyed", None)
+        self._batched = bool(getattr(task, "evaluates_batches", False))
         self._agree = agree
         self._constraint = constraint
         self.infeasible = 0  # infeasible queries answered (free)
@@ -129,8 +127,8 @@ class MeteredEvaluator:
             raise BudgetExhausted
         if single:
             return np.float64(self._one(codes, fid))
-        if self._keyed is not None and self._constraint is None:
-            return self._batch_keyed(codes2, fid)
+        if self._batched and self._constraint is None:
+            return self._batch(codes2, fid)
         vals = np.empty(len(codes2))
         for i, c in enumerate(codes2):
             vals[i] = self._one(c, fid)
@@ -153,10 +151,7 @@ class MeteredEvaluator:
         self._infeasible_run = 0
         if self._replay is not None and self._pos < len(self._replay):
             return self._replayed(codes, fid, KIND_QUERY)
-        if self._keyed is not None:
-            out = self._keyed(codes.reshape(1, -1), fid, self._seed, self.spent.evals)
-        else:
-            out = self._task.evaluate(codes.reshape(1, -1), fid)
+        out = self._task.evaluate(codes.reshape(1, -1), fid)
         row = float(out.cost_s[0]), float(out.epochs[0]), float(out.val[0]), float(out.report_valid[0]), \
             float(out.report_test[0])
         cost, epochs, val, rvalid, rtest = row if self._agree is None else self._agree(*row)
@@ -165,9 +160,9 @@ class MeteredEvaluator:
         self._record(codes, fid, cost, epochs, val, rvalid, rtest, KIND_QUERY, index)
         return val
 
-    def _batch_keyed(self, codes: np.ndarray, fid: float) -> np.ndarray:
-        """A batch on a keyed task: replayed rows first, then one vectorised prediction for the rest,
-        charged and recorded row by row (the row that would overspend ends it, as one at a time)."""
+    def _batch(self, codes: np.ndarray, fid: float) -> np.ndarray:
+        """A batch on a task that ``evaluates_batches``: replayed rows first, then one vectorised prediction
+        for the rest, charged and recorded row by row (the row that would overspend ends it, as one at a time)."""
         vals = np.empty(len(codes))
         start = 0
         while start < len(codes) and self._replay is not None and self._pos < len(self._replay):
@@ -175,7 +170,7 @@ class MeteredEvaluator:
             start += 1
         if start == len(codes):
             return vals
-        out = self._keyed(codes[start:], fid, self._seed, self.spent.evals)
+        out = self._task.evaluate(codes[start:], fid)
         index = out.index if out.index is not None else self._task.space.index(codes[start:])
         for j in range(len(codes) - start):
             row = float(out.cost_s[j]), float(out.epochs[j]), float(out.val[j]), float(out.report_valid[j]), \

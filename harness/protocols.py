@@ -82,7 +82,9 @@ class Task(Protocol):
     A task whose answers depend on the run may also define ``for_run(seed, queries) -> Task``: the
     runner calls it once per run, with the run seed and a callable giving how many queries the run
     has answered so far (replayed ones included), and meters the task it returns
-    (``benchmarks/nb201.py`` draws a training seed per query this way).
+    (``benchmarks/nb201.py`` draws a training seed per query this way). A task with
+    ``evaluates_batches = True`` promises that a batch's row i is answered as query ``queries() + i``
+    would be alone, so the evaluator may answer a batch in one call (benchmarks/surrogates/task.py).
     """
 
     name: str

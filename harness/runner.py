@@ -91,8 +91,7 @@ def run_one(method: str, task: Task, budget: Budget, seed: int, path: Path,
     if callable(bind):
         task = bind(seed, lambda: sim_queries[0] if sim_queries else evaluator.spent.evals)
     evaluator = MeteredEvaluator(task, budget, recorder, replay=replay, constraint=limit,
-                                 agree=lock.floats if lock.active else None, simulated_clock=sim_workers is not None,
-                                 seed=seed)
+                                 agree=lock.floats if lock.active else None, simulated_clock=sim_workers is not None)
     rng = stream(seed, "method", method)
     simulated: dict[str, Any] = {}
     try:

@@ -4,7 +4,8 @@ predictor's noise-free means for its final protocol (``Predictor.report``, named
 
 Under the ``surrogate`` noise policy the value and the cost of the run's query q are
 ``mean + std * z`` with z from the stream of (run seed, q) (benchmarks/surrogates/noise.py); the
-metered evaluator passes q (``evaluate_keyed``), so a resumed run draws the same numbers.
+runner binds the task to the run (``for_run``) with q counted by the evaluator, replayed queries
+included, so a resumed run draws the same numbers (``evaluate_keyed`` is that answer with q given).
 """
 from __future__ import annotations
 
@@ -34,6 +35,8 @@ class Predictor(Protocol):
 class SurrogateTask:
     """One dataset of a surrogate benchmark; vectorised over a batch of code rows."""
 
+    evaluates_batches = True  # row i of a batch is answered as query queries() + i (harness/protocols.py)
+
     def __init__(self, benchmark: str, dataset: str, predictor: Predictor, noise: str = "deterministic") -> None:
         self.benchmark, self.dataset = benchmark, dataset
         self.name = f"{benchmark}/{dataset}"
@@ -46,7 +49,7 @@ class SurrogateTask:
 
     def for_run(self, seed: int, queries: Callable[[], int]) -> "SurrogateTask":
         """This task bound to one run (harness/protocols.py): ``evaluate`` then draws query
-        ``queries() + i``'s noise, as ``evaluate_keyed`` does (the path --sim-workers takes)."""
+        ``queries() + i``'s noise, as ``evaluate_keyed`` does."""
         if self.noise == "deterministic":
             return self
         bound = copy.copy(self)
