@@ -228,6 +228,11 @@ class _Regressor:
             rec = rec.state.get("regressor_")
         rec = _need(rec, "XGBRegressor", where)
         booster = rec.state.get("_Booster")
+        if isinstance(booster, (bytes, bytearray)):  # an older sklearn wrapper pickled the raw model
+            from benchmarks.surrogates.libs import xgboost
+
+            raw, booster = booster, xgboost().Booster()
+            booster.load_model(bytearray(raw))
         if booster is None or not hasattr(booster, "save_raw"):
             raise _Fail(f"{where}: the XGBRegressor holds no booster")
         from benchmarks.surrogates.forest import Forest

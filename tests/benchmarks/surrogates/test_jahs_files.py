@@ -65,8 +65,9 @@ def _write(folder, x, y, metric: str, seed: int):
     folder.mkdir(parents=True)
     labels = pd.DataFrame({metric: y})
     model = _pipeline(metric, seed).fit(x, labels[metric])
+    obj = lambda cols: pd.Index(list(cols), dtype=object)  # noqa: E731  (pandas 1.3's object Index, not Arrow)
     params = {"estimators_per_output": 25, "hyperparams": {"max_depth": 4}, "config_space": ConfigSpaceStandIn(),
-              "label_headers": labels.columns, "feature_headers": x.columns, "trained_": True}
+              "label_headers": obj(labels.columns), "feature_headers": obj(x.columns), "trained_": True}
     joblib.dump(params, folder / "params.pkl.gz", protocol=0)
     labels.columns.to_series().to_pickle(folder / "label_headers.pkl.gz", protocol=0)
     joblib.dump(model, folder / "model.pkl.gz", protocol=0)
@@ -136,11 +137,12 @@ class _Evil:
 
 
 def test_the_unpickler_builds_no_foreign_object(jahs_dir, tmp_path):
-    from benchmarks.surrogates.jahs_files import Record, load_pickle
+    from benchmarks.surrogates.jahs_files import Record, _names, load_pickle
 
     root, _ = jahs_dir
     params = load_pickle(root / "assembled_surrogates" / "cifar10" / "valid-acc" / "params.pkl.gz")
     assert isinstance(params["config_space"], Record) and params["config_space"].state["name"].startswith("jahs")
+    assert _names(params["feature_headers"]) == FEATURES  # the pandas Index, read as a record
     model = load_pickle(root / "assembled_surrogates" / "cifar10" / "valid-acc" / "model.pkl.gz")
     assert isinstance(model, Record) and model.kind == "Pipeline"  # sklearn is not called to read it
     for proto in (0, 2, 5):
