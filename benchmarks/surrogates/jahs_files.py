@@ -5,11 +5,11 @@ Layout (``assembled_surrogates/<task>/<metric>/``, one folder per metric: ``vali
 ``model.pkl.gz`` (joblib: a fitted sklearn Pipeline: a ColumnTransformer one-hot encoding the
 categorical columns with ``drop="if_binary"`` and passing the rest through, then an XGBRegressor,
 possibly inside TransformedTargetRegressors) and ``label_headers.pkl.gz`` (pandas). Each is a
-pickle, which can run code: the unpickler here builds no class but xgboost's Booster, numpy
-arrays and builtins; every other object becomes an inert record of its class name and state,
-and the pipeline is evaluated from those records (one-hot encoding, trees through
-benchmarks/surrogates/forest.py, inverse target transforms), so a file from sklearn 1.0 reads the
-same under any sklearn, or none.
+pickle, which can run code: the unpickler here builds nothing but numpy arrays and builtins;
+every other object becomes an inert record of its class name and state, and the pipeline is
+evaluated from those records (one-hot encoding, the booster rebuilt from its serialised model and
+walked as arrays by benchmarks/surrogates/forest.py, inverse target transforms), so a file from
+sklearn 1.0 reads the same under any sklearn, or none.
 """
 from __future__ import annotations
 
@@ -28,8 +28,8 @@ from harness.errors import DataError
 
 _REAL = {("builtins", n) for n in ("set", "frozenset", "list", "dict", "tuple", "int", "float", "complex", "bool",
                                    "str", "bytes", "bytearray", "slice", "object")}
-_REAL |= {("copyreg", "_reconstructor"), ("_codecs", "encode"), ("xgboost.core", "Booster"),
-          ("joblib.numpy_pickle", "NumpyArrayWrapper"), ("numpy", "dtype"), ("numpy", "ndarray")}
+_REAL |= {("copyreg", "_reconstructor"), ("_codecs", "encode"), ("joblib.numpy_pickle", "NumpyArrayWrapper"),
+          ("numpy", "dtype"), ("numpy", "ndarray")}
 _REAL |= {(m, n) for m in ("numpy.core.multiarray", "numpy._core.multiarray") for n in ("_reconstruct", "scalar")}
 _REAL |= {(m, n) for m in ("numpy.core.numeric", "numpy._core.numeric") for n in ("_frombuffer",)}
 
@@ -218,6 +218,28 @@ def _inverse_sigmoid(x: np.ndarray, k: float = 1.0) -> np.ndarray:
 _FUNCS = {"sigmoid": _sigmoid, "inverse_sigmoid": _inverse_sigmoid}
 
 
+def _booster(rec: Any, where: str) -> Any:
+    """XGBoost's Booster from its pickled state (the serialised model in ``handle``), rebuilt the way its
+    own ``__setstate__`` does, once the unpickler is done (so no XGBoost code runs inside a pickle)."""
+    from benchmarks.surrogates.libs import xgboost
+
+    xgb = xgboost()
+    try:
+        if isinstance(rec, (bytes, bytearray)):  # an older sklearn wrapper pickled the raw model
+            booster = xgb.Booster()
+            booster.load_model(bytearray(rec))
+            return booster
+        if not isinstance(rec, Record) or rec.kind != "Booster" or not rec.state.get("handle"):
+            raise _Fail(f"{where}: the XGBRegressor holds no booster (found {rec!r})")
+        booster = xgb.Booster.__new__(xgb.Booster)
+        booster.__setstate__({**rec.state, "handle": bytearray(rec.state["handle"])})
+        return booster
+    except xgb.core.XGBoostError as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise DataError(f"{where}: this xgboost ({xgb.__version__}) cannot read the pickled booster ({first}); "
+                        "re-save it with the xgboost that wrote it as UBJSON") from None
+
+
 class _Regressor:
     """An XGBRegressor (its Booster's trees as a Forest) under zero or more inverse target transforms."""
 
@@ -227,17 +249,9 @@ class _Regressor:
             self.inverses.append(self._inverse(rec.state.get("transformer_"), where))
             rec = rec.state.get("regressor_")
         rec = _need(rec, "XGBRegressor", where)
-        booster = rec.state.get("_Booster")
-        if isinstance(booster, (bytes, bytearray)):  # an older sklearn wrapper pickled the raw model
-            from benchmarks.surrogates.libs import xgboost
-
-            raw, booster = booster, xgboost().Booster()
-            booster.load_model(bytearray(raw))
-        if booster is None or not hasattr(booster, "save_raw"):
-            raise _Fail(f"{where}: the XGBRegressor holds no booster")
         from benchmarks.surrogates.forest import Forest
 
-        self.forest = Forest([json.loads(bytes(booster.save_raw("json")))])
+        self.forest = Forest([json.loads(bytes(_booster(rec.state.get("_Booster"), where).save_raw("json")))])
 
     @staticmethod
     def _inverse(tr: Any, where: str) -> Any:

@@ -137,7 +137,7 @@ class _Evil:
 
 
 def test_the_unpickler_builds_no_foreign_object(jahs_dir, tmp_path):
-    from benchmarks.surrogates.jahs_files import Record, _names, load_pickle
+    from benchmarks.surrogates.jahs_files import Record, _booster, _names, load_pickle
 
     root, _ = jahs_dir
     params = load_pickle(root / "assembled_surrogates" / "cifar10" / "valid-acc" / "params.pkl.gz")
@@ -149,6 +149,10 @@ def test_the_unpickler_builds_no_foreign_object(jahs_dir, tmp_path):
         (tmp_path / "evil.pkl").write_bytes(pickle.dumps(_Evil(), protocol=proto))
         with pytest.raises(DataError, match="refused"):
             load_pickle(tmp_path / "evil.pkl")
+    booster = type("Booster", (Record,), {"qualname": "xgboost.core.Booster"})()
+    booster.__setstate__({"handle": bytearray(b"not a model")})  # the booster is rebuilt after unpickling
+    with pytest.raises(DataError, match="cannot read the pickled booster"):
+        _booster(booster, "model.pkl.gz")
     import joblib
 
     joblib.dump({"headers": np.array(["N", _Evil()], dtype=object)}, tmp_path / "evil.pkl.gz", protocol=0)
