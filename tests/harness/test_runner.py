@@ -87,9 +87,12 @@ def _die_after(monkeypatch, task_cls, n: int) -> None:
 
 
 def _measured(task, monkeypatch):
-    """The task, its costs declared measured: its runs are durable (journaled row by row)."""
-    attrs = task.attrs
-    monkeypatch.setattr(task, "attrs", lambda: {**attrs(), "cost_unit": "measured_s"})
+    """The task, its costs declared measured: its runs are durable (journaled row by row).
+    Patched on the class: undoing an instance patch would leave the session's shared task an
+    instance ``attrs`` that hides later class patches (tests/harness/test_simclock.py)."""
+    cls = type(task)
+    attrs = cls.attrs
+    monkeypatch.setattr(cls, "attrs", lambda self: {**attrs(self), "cost_unit": "measured_s"})
     return task
 
 
