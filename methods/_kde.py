@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any, Callable
 
 import numpy as np
 
@@ -224,3 +225,22 @@ class KDEModel:
         if fitted is None or fitted.n != n:
             fitted = self._fitted[budget] = self._fit(budget, n)
         return fitted.propose(rng, self.num_samples)
+
+
+def model_for(space: Any, config: Any) -> KDEModel:
+    """The good/bad KDE model of a BOHB-style method, sized for ``space`` from its ``config``
+    (the BOHB options: top_n_percent, min_points_in_model, num_samples, min_bandwidth)."""
+    return KDEModel(space.n_dims, int(getattr(space, "n_choices")), top_n_percent=config.top_n_percent,
+                    min_points=config.min_points_in_model, num_samples=config.num_samples,
+                    min_bandwidth=config.min_bandwidth)
+
+
+def draw_from(model: KDEModel, rng: np.random.Generator, random_fraction: float,
+              fallback: Callable[[], np.ndarray]) -> np.ndarray:
+    """BOHB's draw: a proposal of the model once it has one (unless the random fraction says a
+    uniform cell), else ``fallback()``; the rng is touched only once the model exists, as before."""
+    if model.models and rng.random() >= random_fraction:
+        proposal = model.propose(rng)
+        if proposal is not None:
+            return proposal
+    return fallback()

@@ -28,7 +28,7 @@ from harness.evaluator import MeteredEvaluator
 from harness.options import option
 from harness.protocols import SearchSpace
 from harness.registry import METHODS
-from methods._kde import KDEModel
+from methods._kde import KDEModel, draw_from, model_for
 
 
 @dataclass(frozen=True)
@@ -131,16 +131,10 @@ class BOHB(_SuccessiveHalving):
 
     def __init__(self, space: SearchSpace, rng: np.random.Generator, config: Config) -> None:
         super().__init__(space, rng, config)
-        self.model = KDEModel(space.n_dims, int(getattr(space, "n_choices")), top_n_percent=config.top_n_percent,
-                              min_points=config.min_points_in_model, num_samples=config.num_samples,
-                              min_bandwidth=config.min_bandwidth)
+        self.model = model_for(space, config)
 
     def draw(self) -> np.ndarray:
-        if self.model.models and self.rng.random() >= self.config.random_fraction:
-            proposal = self.model.propose(self.rng)
-            if proposal is not None:
-                return proposal
-        return super().draw()
+        return draw_from(self.model, self.rng, self.config.random_fraction, super().draw)
 
     def observe(self, budget: float, codes: np.ndarray, val: float) -> None:
         self.model.observe(budget, codes, -val)
