@@ -14,10 +14,12 @@ from harness.registry import BENCHMARKS
 
 @BENCHMARKS.register("yahpo-nb301")
 def make(dataset: str, *, data: Path | str | None = None, cache: Path | str | None = None,
-         noise: Literal["deterministic"] = "deterministic") -> SurrogateTask:
-    """YAHPO Gym nb301 (CIFAR10) through onnxruntime; deterministic (YAHPO's own default)."""
+         noise: Literal["deterministic"] = "deterministic",
+         partial_cells: Literal["complete", "refuse"] = "complete") -> SurrogateTask:
+    """YAHPO Gym nb301 (CIFAR10) through onnxruntime; deterministic (YAHPO's own default);
+    ``partial_cells`` how PNAS's partial cells are queried (benchmarks/surrogates/nb301_config.py)."""
     if dataset not in ("cifar10", "CIFAR10"):
         raise UnknownNameError(f"yahpo-nb301 has one instance, cifar10; got {dataset!r}")
     if noise != "deterministic":
         raise HarnessError("yahpo-nb301 has no noise model: use noise=deterministic")
-    return SurrogateTask("yahpo-nb301", "cifar10", YahpoNB301(data_dir(data)), noise)
+    return SurrogateTask("yahpo-nb301", "cifar10", YahpoNB301(data_dir(data), partial_cells), noise)

@@ -42,8 +42,29 @@ PROTOCOL: dict[str, Any] = {
 _EDGE_START = (0, 2, 5, 9)  # first edge index of nodes 2..5
 
 
-def arch_config(codes: np.ndarray) -> dict[str, str]:
-    """The architecture part of one full-cell code row as NB301 config entries."""
+_SKIP = OPS.index("skip_connect")
+PARTIAL_CELLS = ("complete", "refuse")
+# what ``partial_cells="complete"`` does, recorded in every run's attributes (and so in its identity)
+COMPLETION = ("completed: an unset node k = skip_connect(c_{k-1}) + skip_connect(node k-1), so a partial "
+              "cell is queried as that full cell (the DARTS form of pnas.md's pass-through)")
+
+
+def complete_partial(codes: np.ndarray) -> np.ndarray:
+    """A partial cell (trailing nodes absent) as a full cell: each absent node passes on the previous
+    node and the cell's second input through skips; present nodes are kept as they are."""
+    c = np.array(DartsSpace.check(np.asarray(codes).reshape(-1)), copy=True).reshape(2, 4, 2, 2)
+    for ci in range(2):
+        for node in range(1, 4):
+            if c[ci, node, 0, 0] == 0:  # absent (DartsSpace.check: absent nodes are all zero)
+                c[ci, node] = ((_SKIP, 1), (_SKIP, node + 1))  # sources in order; node - 1 is source node + 1
+    return c.reshape(-1)
+
+
+def arch_config(codes: np.ndarray, partial_cells: str = "refuse") -> dict[str, str]:
+    """The architecture part of one code row as NB301 config entries; a partial cell is refused or,
+    with ``partial_cells="complete"``, completed (``complete_partial``)."""
+    if partial_cells == "complete":
+        codes = complete_partial(codes)
     c = np.asarray(DartsSpace.check(np.asarray(codes).reshape(-1))).reshape(2, 4, 2, 2)
     out: dict[str, str] = {}
     for ci, cell in enumerate(("normal", "reduce")):
@@ -51,7 +72,8 @@ def arch_config(codes: np.ndarray) -> dict[str, str]:
             (op_a, src_a), (op_b, src_b) = c[ci, node]
             if op_a == 0 or op_b == 0:
                 raise DataError("NAS-Bench-301's models answer full cells only (4 nodes each), not the partial "
-                                "cells PNAS grows: run PNAS on nb301-mini or a surrogate fitted on partial cells")
+                                "cells PNAS grows: set --option partial_cells=complete, or run PNAS on nb301-mini "
+                                "or a surrogate fitted on partial cells")
             for op, src in ((op_a, src_a), (op_b, src_b)):
                 out[f"{PREFIX}edge_{cell}_{_EDGE_START[node] + int(src)}"] = OPS[int(op)]
             if node:
@@ -116,11 +138,11 @@ class ConfigEncoder:
             return math.log(float(v)) if hp.get("log") else float(v)
         raise DataError(f"hyperparameter type {kind!r} of {hp['name']} is not supported")
 
-    def encode(self, codes: np.ndarray) -> np.ndarray:
+    def encode(self, codes: np.ndarray, partial_cells: str = "refuse") -> np.ndarray:
         """(n, n_hyperparameters) float32 vectors for code rows (n, 32)."""
         rows = []
         for c in np.atleast_2d(np.asarray(codes)):
-            config = {**PROTOCOL, **arch_config(c)}
+            config = {**PROTOCOL, **arch_config(c, partial_cells)}
             rows.append([self._value(hp, config[hp["name"]]) if hp["name"] in config and
                          self._active(hp["name"], config) else -1.0 for hp in self.hps])
         return np.asarray(rows, dtype=np.float32)

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from benchmarks.spaces.darts import DartsSpace
-from benchmarks.surrogates.nb301_config import ConfigEncoder
+from benchmarks.surrogates.nb301_config import COMPLETION, ConfigEncoder
 from harness.errors import DataError
 
 _ALLOWED = ("xgboost.", "lightgbm.", "numpy", "collections", "copyreg", "builtins")
@@ -91,8 +91,9 @@ class NB301Predictor:
 
     fidelities, default_fidelity = (100.0,), 100.0
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, partial_cells: str = "complete") -> None:
         root = Path(root)
+        self.partial_cells = partial_cells
         spaces = sorted(root.rglob("configspace.json")) if root.is_dir() else []
         if not spaces:
             raise DataError(f"no configspace.json under {root} (NAS-Bench-301's, beside the model folders)")
@@ -103,12 +104,12 @@ class NB301Predictor:
         self.version = self.accuracy.folder.name.rsplit("_v", 1)[-1]
 
     def predict(self, codes: np.ndarray, fidelity: float) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-        x = self.encoder.encode(codes)
+        x = self.encoder.encode(codes, self.partial_cells)
         acc, rt = self.accuracy.predict(x), self.runtime.predict(x)
         return {"val": (acc.mean(axis=0), acc.std(axis=0)), "cost_s": (rt.mean(axis=0), rt.std(axis=0))}
 
     def report(self, codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        acc = self.accuracy.predict(self.encoder.encode(codes)).mean(axis=0)
+        acc = self.accuracy.predict(self.encoder.encode(codes, self.partial_cells)).mean(axis=0)
         return acc, acc
 
     def describe(self) -> dict[str, Any]:
@@ -116,6 +117,7 @@ class NB301Predictor:
         return {"surrogate": f"NAS-Bench-301 v{self.version} ({acc.kind} accuracy x{len(acc.members)}, "
                              f"{rt.kind} runtime x{len(rt.members)})",
                 "surrogate_version": self.version,
+                "partial_cells": COMPLETION if self.partial_cells == "complete" else "refused",
                 "data_sha256": hashlib.sha256((self.accuracy.sha256 + self.runtime.sha256).encode()).hexdigest(),
                 "protocol": "query = NB301 ensemble's predicted CIFAR-10 validation accuracy (100 epochs); cost = "
                             "predicted runtime (s); report = the mean predicted validation accuracy (no test model)"}

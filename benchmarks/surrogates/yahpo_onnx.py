@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from benchmarks.spaces.darts import DartsSpace
-from benchmarks.surrogates.nb301_config import PREFIX, arch_config
+from benchmarks.surrogates.nb301_config import COMPLETION, PREFIX, arch_config
 from harness.errors import DataError
 
 COLON = "_COLON_"
@@ -41,8 +41,9 @@ class YahpoNB301:
     default_fidelity = 98.0
     fidelities = EPOCHS
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, partial_cells: str = "complete") -> None:
         root = Path(root)
+        self.partial_cells = partial_cells
         folder = root if (root / "model.onnx").is_file() else root / "nb301"
         model, enc = folder / "model.onnx", folder / "encoding.json"
         if not model.is_file() or not enc.is_file():
@@ -68,7 +69,7 @@ class YahpoNB301:
         """(x_cat int32 (n, 34), x_cont float32 (n, 1)) as YAHPO builds them."""
         rows = []
         for c in np.atleast_2d(np.asarray(codes)):
-            conf = arch_config(c)
+            conf = arch_config(c, self.partial_cells)
             rows.append([self._code(n, conf.get(n, NA)) for n in CAT_NAMES])
         x_cat = np.asarray(rows, dtype=np.int32)
         return x_cat, np.full((len(x_cat), 1), float(epoch), dtype=np.float32)
@@ -95,6 +96,7 @@ class YahpoNB301:
 
     def describe(self) -> dict[str, Any]:
         return {"surrogate": "YAHPO Gym nb301 (ONNX, onnxruntime)", "surrogate_version": f"onnx sha {self.sha256[:12]}",
+                "partial_cells": COMPLETION if self.partial_cells == "complete" else "refused",
                 "data_sha256": self.sha256,
                 "protocol": "query = YAHPO nb301's predicted validation accuracy at the epoch fidelity (1-98); cost = "
                             "its predicted runtime (s); report = the predicted validation accuracy at epoch 98"}

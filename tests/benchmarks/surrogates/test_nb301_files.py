@@ -126,3 +126,21 @@ def test_a_pickle_that_is_not_a_booster_is_refused(tmp_path):
     bad.write_bytes(pickle.dumps(__import__("os").getcwd))
     with pytest.raises(DataError, match="refused"):
         load_member(bad)
+
+
+def test_nb301_queries_a_partial_cell_as_its_recorded_completion(tmp_path):
+    from benchmarks.nb301 import make
+    from benchmarks.surrogates.nb301_config import complete_partial
+
+    (tmp_path / "nb_models_1.0").mkdir()
+    cs = tmp_path / "nb_models_1.0" / "configspace.json"
+    cs.write_text(json.dumps(_configspace()))
+    codes = _layout(tmp_path, cs)[:5].reshape(-1, 2, 4, 4).copy()
+    codes[:, :, 1:] = 0  # one node per cell: PNAS's level 1
+    partial = DartsSpace.check(codes.reshape(-1, 32))
+    task = make("cifar10", data=tmp_path)
+    assert task.attrs()["partial_cells"].startswith("completed")
+    done = np.stack([complete_partial(c) for c in partial])
+    np.testing.assert_array_equal(task.evaluate(partial, 100.0).val, task.evaluate(done, 100.0).val)
+    with pytest.raises(DataError, match="full cells only"):
+        make("cifar10", data=tmp_path, partial_cells="refuse").evaluate(partial, 100.0)

@@ -96,3 +96,33 @@ def test_a_missing_model_is_one_line(tmp_path):
 
     with pytest.raises(DataError, match="no YAHPO nb301 model"):
         make("cifar10", data=tmp_path)
+
+
+def _partial(codes: np.ndarray, nodes: int) -> np.ndarray:
+    """Full cells cut to their first ``nodes`` nodes (PNAS's partial cells: trailing nodes all zero)."""
+    c = np.array(codes, copy=True).reshape(-1, 2, 4, 4)
+    c[:, :, nodes:] = 0
+    return DartsSpace.check(c.reshape(-1, 32))
+
+
+def test_partial_cells_are_completed_as_recorded_or_refused(yahpo_dir, tmp_path):
+    from benchmarks.surrogates.nb301_config import complete_partial
+    from benchmarks.yahpo_nb301 import make
+
+    full = DartsSpace().sample(np.random.default_rng(3), 6)
+    partial = _partial(full, 2)
+    done = np.stack([complete_partial(c) for c in partial])
+    assert (DartsSpace.n_nodes(done) == 4).all()
+    assert np.array_equal(done.reshape(-1, 2, 4, 4)[:, :, :2], full.reshape(-1, 2, 4, 4)[:, :, :2])
+    assert np.array_equal(complete_partial(full[0]), full[0])  # a full cell is left as it is
+    task = make("cifar10", data=yahpo_dir)
+    assert task.attrs()["partial_cells"].startswith("completed")
+    np.testing.assert_array_equal(task.evaluate(partial, 98.0).val, task.evaluate(done, 98.0).val)
+    strict = make("cifar10", data=yahpo_dir, partial_cells="refuse")
+    assert strict.attrs()["partial_cells"] == "refused"
+    with pytest.raises(DataError, match="partial_cells=complete"):
+        strict.evaluate(partial, 98.0)
+    spec = CompareSpec(benchmark="yahpo-nb301", datasets=("cifar10",), methods=("pnas",), seeds=(0,),
+                       budget=Budget(max_evals=60), out=tmp_path / "runs", data=str(yahpo_dir),
+                       method_configs={"pnas": {"ensemble": 1, "epochs": 3, "embed": 4, "hidden": 8}})
+    assert len(compare(spec)) == 1
