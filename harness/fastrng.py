@@ -131,31 +131,23 @@ class FastGenerator:
         return m >> 64
 
     def _small(self, span: int, count: int, bits: int) -> list[int]:
-        """``count`` draws in [0, span] for an 8- or 16-bit dtype: numpy takes 4 (or 2) draws from
-        each 32-bit draw, a fresh one per call."""
-        mask, per = (1 << bits) - 1, 32 // bits
-        excl, out = span + 1, []
+        """``count`` draws in [0, span] for an 8- or 16-bit dtype: numpy takes 4 (or 2) parts of
+        each 32-bit draw, a fresh one per call (Lemire's method on the parts; a full range: the parts)."""
+        mask, per, excl = (1 << bits) - 1, 32 // bits - 1, span + 1
+        threshold = 0 if span == mask else (mask - span) % excl  # a product whose low part is below: drawn again
+        out: list[int] = []
         buf = left = 0
-
-        def part() -> int:
-            nonlocal buf, left
-            if left:
-                buf >>= bits
-                left -= 1
-            else:
-                buf, left = self._next32(), per - 1
-            return buf & mask
-
-        full = span == mask
-        threshold = (mask - span) % excl
+        next32 = self._next32
         for _ in range(count):
-            if full:
-                out.append(part())
-                continue
-            m = part() * excl
-            if m & mask < excl:
-                while m & mask < threshold:
-                    m = part() * excl
+            while True:
+                if left:
+                    buf >>= bits
+                    left -= 1
+                else:
+                    buf, left = next32(), per
+                m = (buf & mask) * excl
+                if m & mask >= threshold:
+                    break
             out.append(m >> bits)
         return out
 
@@ -175,30 +167,37 @@ class FastGenerator:
 
     def bounded(self, high: int, count: int) -> list[int]:
         """``integers(0, high, size=count).tolist()`` without the array (int64, 1 < high < 2**32):
-        ``_bounded32`` inlined, as a tournament draws per query."""
+        ``_bounded32`` inlined, both halves of a word at a time, as a tournament draws per query."""
         if type(high) is not int or not 1 < high < 1 << 32 or type(count) is not int or count < 0:
             return self.integers(0, high, size=count).tolist()
-        if len(self._words) - self._pos < count:
-            self._extend(count)
-        words, pos, has, half = self._words, self._pos, self._has, self._half
-        out = []
-        for _ in range(count):  # at most count words are needed, and they are there
-            if has:
-                m, has = half * high, False
-            else:
-                word = words[pos]
-                pos += 1
-                m, has, half = (word & _M32) * high, True, word >> 32
-            if m & _M32 < high:  # maybe rejected (p < high / 2**32): the rest one at a time
-                self._pos, self._has, self._half = pos, has, half
-                threshold = (_M32 - high + 1) % high
-                while m & _M32 < threshold:
-                    m = self._next32() * high
-                out.append(m >> 32)
-                return out + [self._bounded32(high - 1) for _ in range(count - len(out))]
+        out: list[int] = []
+        if count and self._has:  # the spare half of the last word goes first
+            m = self._next32() * high
+            if m & _M32 < high:
+                return [self._finish32(m, high)] + [self._bounded32(high - 1) for _ in range(count - 1)]
             out.append(m >> 32)
-        self._pos, self._has, self._half = pos, has, half
+        pairs, odd = divmod(count - len(out), 2)
+        if len(self._words) - self._pos < pairs + odd:
+            self._extend(pairs + odd)
+        words, pos = self._words, self._pos
+        for word in words[pos:pos + pairs]:
+            lo, hi = (word & _M32) * high, (word >> 32) * high
+            if lo & _M32 < high or hi & _M32 < high:  # maybe rejected (p < high / 2**31): one at a time
+                self._pos = pos
+                return out + [self._bounded32(high - 1) for _ in range(count - len(out))]
+            out += (lo >> 32, hi >> 32)
+            pos += 1
+        self._pos = pos
+        if odd:
+            out.append(self._bounded32(high - 1))
         return out
+
+    def _finish32(self, m: int, high: int) -> int:
+        """Lemire's rejection loop for a first product ``m`` whose low half fell below ``high``."""
+        threshold = (_M32 - high + 1) % high
+        while m & _M32 < threshold:
+            m = self._next32() * high
+        return m >> 32
 
     def integers(self, low: Any, high: Any = None, size: Any = None, dtype: Any = np.int64,
                  endpoint: bool = False) -> Any:

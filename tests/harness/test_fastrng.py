@@ -43,7 +43,9 @@ def call(pick):
         f = (lambda g: g.random(size))
         return f, f
     if k == 6:
-        high, n = int(pick.integers(1, 200)), int(pick.integers(0, 12))
+        # small ranges, and ranges where Lemire's method often draws again (p = 1/4, 1/2)
+        high = (int(pick.integers(1, 200)), 3 * 2**30, 2**31 + 1)[int(pick.integers(0, 3))]
+        n = int(pick.integers(0, 12))
         return (lambda g: g.bounded(high, n)), (lambda g: g.integers(0, high, size=n).tolist())
     if k == 7:
         f = (lambda g: g.uniform(0.5, 2.0, size))  # not answered by FastGenerator: numpy's own, after a sync
