@@ -72,6 +72,7 @@ def run_async(method: Any, task: Task, budget: Budget, workers: int, recorder: A
     one = getattr(task, "evaluate_one", None) if constraint is None else None
     ask, tell, keep = method.ask, method.tell, rows.append  # the per-job path
     push, pop, n_dims, fidelities = heapq.heappush, heapq.heappop, task.space.n_dims, task.fidelities
+    default = task.default_fidelity
     # budget.fits, inlined: evals + 1 <= max_evals, finish <= max_cost_s, epochs <= max_epochs
     max_evals = sys.maxsize if budget.max_evals is None else budget.max_evals
     max_cost, max_epochs = budget.max_cost_s, budget.max_epochs
@@ -80,7 +81,7 @@ def run_async(method: Any, task: Task, budget: Budget, workers: int, recorder: A
             job = ask()
             if job is None:
                 break
-            codes, fid = job if type(job) is tuple else (job, task.default_fidelity)
+            codes, fid = job if type(job) is tuple else (job, default)
             if type(codes) is not np.ndarray or codes.shape != (n_dims,) or fid not in fidelities:
                 codes, fid = _job(job, task)
             if constraint is not None and not constraint.feasible(task, codes.reshape(1, -1))[0]:
