@@ -230,6 +230,12 @@ class FastGenerator:
 
     def random(self, size: Any = None, dtype: Any = np.float64, out: Any = None) -> Any:
         """As ``Generator.random``; float64 without ``out`` is answered here."""
+        if size is None and dtype is np.float64 and out is None:  # one double: the per-query path
+            pos = self._pos
+            if pos < len(self._words):
+                self._pos = pos + 1
+                return (self._words[pos] >> 11) * _DOUBLE
+            return (self._word() >> 11) * _DOUBLE
         if out is not None or np.dtype(dtype) != np.float64:
             return self._numpy("random", size, dtype, out)
         if size is None:
