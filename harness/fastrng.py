@@ -25,8 +25,9 @@ import numpy as np
 _M32, _M64 = 0xFFFFFFFF, 0xFFFFFFFFFFFFFFFF
 _BLOCK = 64  # words fetched per call of the bit generator (one numpy call's cost spread over them)
 _DOUBLE = 1.0 / 9007199254740992.0  # 2**-53
-_BITS = {np.dtype(t): (np.dtype(t).itemsize * 8, np.iinfo(t).min, np.iinfo(t).max)
-         for t in (np.int8, np.int16, np.int32, np.int64, np.uint8, np.uint16, np.uint32, np.uint64)}
+_BITS = {k: (np.dtype(t).itemsize * 8, int(np.iinfo(t).min), int(np.iinfo(t).max))  # the dtype, or its type
+         for t in (np.int8, np.int16, np.int32, np.int64, np.uint8, np.uint16, np.uint32, np.uint64)
+         for k in (np.dtype(t), t)}
 
 
 def fast(rng: np.random.Generator) -> Any:
@@ -203,10 +204,12 @@ class FastGenerator:
                  endpoint: bool = False) -> Any:
         """As ``Generator.integers``; integer bounds and a named integer dtype are answered here."""
         lo, hi = (0, low) if high is None else (low, high)
-        try:
-            spec = _BITS.get(np.dtype(dtype))
-        except TypeError:
-            spec = None
+        spec = _BITS.get(dtype) if type(dtype) is type else None
+        if spec is None:
+            try:
+                spec = _BITS.get(np.dtype(dtype))
+            except TypeError:
+                pass
         if spec is None or type(lo) not in (int, np.int64) or type(hi) not in (int, np.int64) \
                 or type(endpoint) is not bool:
             return self._numpy("integers", low, high, size, dtype, endpoint)
