@@ -140,8 +140,8 @@ class Recorder:
         n = self._n
         return self._codes[:n], {k: c[:n] for k, c in zip(COLUMNS, self._cols)}
 
-    def _grow(self) -> None:
-        cap = 2 * len(self._codes)
+    def _grow(self, need: int = 0) -> None:
+        cap = max(2 * len(self._codes), need)
         codes = np.zeros((cap, self.n_dims), dtype=np.int16)
         codes[:self._n] = self._codes[:self._n]
         self._codes = codes
@@ -179,8 +179,8 @@ class Recorder:
         if not rows:
             return
         n, k = self._n, len(rows)
-        while len(self._codes) < n + k:
-            self._grow()
+        if len(self._codes) < n + k:
+            self._grow(n + k)
         values = list(zip(*rows))
         self._codes[n:n + k] = values[0]
         for col, v in zip(self._cols, values[1:]):
