@@ -140,8 +140,8 @@ class Recorder:
         n = self._n
         return self._codes[:n], {k: c[:n] for k, c in zip(COLUMNS, self._cols)}
 
-    def _grow(self) -> None:
-        cap = 2 * len(self._codes)
+    def _grow(self, need: int = 0) -> None:
+        cap = max(2 * len(self._codes), need)
         codes = np.zeros((cap, self.n_dims), dtype=np.int16)
         codes[:self._n] = self._codes[:self._n]
         self._codes = codes
@@ -168,6 +168,25 @@ class Recorder:
             self._journal.append(self._codes[n], tuple(col[n] for col in c))
         elif kind == KIND_CHARGE:  # the method pays for its own training: from now on every row is kept
             self._start_journal()
+
+    def append_rows(self, rows: list[tuple], kind: int) -> None:
+        """Rows of one ``kind``, each ``(codes, *COLUMNS up to wall_s)``, as ``append_row`` would
+        add them one by one; in bulk where nothing is journaled (a run of simulated seconds)."""
+        if self._journal is not None or kind == KIND_CHARGE:
+            for row in rows:
+                self.append_row(*row, kind)
+            return
+        if not rows:
+            return
+        n, k = self._n, len(rows)
+        if len(self._codes) < n + k:
+            self._grow(n + k)
+        values = list(zip(*rows))
+        self._codes[n:n + k] = values[0]
+        for col, v in zip(self._cols, values[1:]):
+            col[n:n + k] = v
+        self._cols[-1][n:n + k] = kind
+        self._n = n + k
 
     def append(self, codes: np.ndarray, row: dict[str, Any]) -> None:
         """One row given as a dict of ``COLUMNS``."""

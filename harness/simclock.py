@@ -17,12 +17,13 @@ the rows are those of the method's sequential ``search`` (``wall_s`` aside, whic
 from __future__ import annotations
 
 import heapq
+import sys
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from harness.budget import Budget, Spent
+from harness.budget import Budget
 from harness.constraints import Constraint, ConstraintError
 from harness.errors import ArchError, HarnessError
 from harness.protocols import SearchSpace, Task
@@ -61,21 +62,26 @@ def run_async(method: Any, task: Task, budget: Budget, workers: int, recorder: A
         begin(SimView(task.space, tuple(task.fidelities), task.default_fidelity, budget, workers))
     free = list(range(workers))  # a heap: the lowest free worker id takes the next job
     running: list[tuple[float, int, int, float, np.ndarray, float, tuple]] = []
-    spent, seq, now = Spent(), 0, 0.0
+    seq, now = 0, 0.0
+    evals, cost_s, epochs_s = 0, 0.0, 0.0  # what the run has been charged (harness.budget.Spent)
+    rows: list[tuple] = []  # (codes, index, fidelity, cost, cum cost, epochs, val, valid, test, finish), in order
     rows_worker: list[int] = []
     rows_submit: list[float] = []
     infeasible = infeasible_run = 0
     ended = "method"
     one = getattr(task, "evaluate_one", None) if constraint is None else None
-    ask, tell, fits, append = method.ask, method.tell, budget.fits, recorder.append_row  # the per-job path
+    ask, tell, keep = method.ask, method.tell, rows.append  # the per-job path
     push, pop, n_dims, fidelities = heapq.heappush, heapq.heappop, task.space.n_dims, task.fidelities
-    clock = budget.max_cost_s is not None
+    default = task.default_fidelity
+    # budget.fits, inlined: evals + 1 <= max_evals, finish <= max_cost_s, epochs <= max_epochs
+    max_evals = sys.maxsize if budget.max_evals is None else budget.max_evals
+    max_cost, max_epochs = budget.max_cost_s, budget.max_epochs
     while True:
         while free:
             job = ask()
             if job is None:
                 break
-            codes, fid = job if type(job) is tuple else (job, task.default_fidelity)
+            codes, fid = job if type(job) is tuple else (job, default)
             if type(codes) is not np.ndarray or codes.shape != (n_dims,) or fid not in fidelities:
                 codes, fid = _job(job, task)
             if constraint is not None and not constraint.feasible(task, codes.reshape(1, -1))[0]:
@@ -100,19 +106,21 @@ def run_async(method: Any, task: Task, budget: Budget, workers: int, recorder: A
         if not running:
             break  # the method has nothing more to ask
         finish, _, worker, submit, codes, fid, (cost, epochs, val, rvalid, rtest, index) = pop(running)
-        if not fits(spent.evals + 1, finish if clock else 0.0, spent.epochs + epochs):
+        if evals >= max_evals or (max_cost is not None and not finish <= max_cost) or \
+                (max_epochs is not None and not epochs_s + epochs <= max_epochs):
             ended = "budget"
             break
         now = finish
-        spent.evals += 1
-        spent.cost_s += cost
-        spent.epochs += epochs
-        append(codes, index, fid, cost, spent.cost_s, epochs, val, rvalid, rtest, finish, KIND_QUERY)
+        evals += 1
+        cost_s += cost
+        epochs_s += epochs
+        keep((codes, index, fid, cost, cost_s, epochs, val, rvalid, rtest, finish))
         rows_worker.append(worker)
         rows_submit.append(submit)
         push(free, worker)
         tell(codes, fid, val)
-    extra: dict[str, Any] = {"spent_evals": spent.evals, "spent_cost_s": spent.cost_s, "spent_epochs": spent.epochs,
+    recorder.append_rows(rows, KIND_QUERY)
+    extra: dict[str, Any] = {"spent_evals": evals, "spent_cost_s": cost_s, "spent_epochs": epochs_s,
                              "spent_wall_s": now, "sim_worker": rows_worker, "sim_submit_s": rows_submit}
     if constraint is not None:
         extra["infeasible_queries"] = infeasible

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from harness.evaluator import MeteredEvaluator
+from harness.fastrng import fast
 from harness.options import option
 from harness.protocols import SearchSpace
 from harness.registry import METHODS
@@ -25,7 +26,8 @@ class RegularizedEvolution:
     Config = Config
 
     def __init__(self, space: SearchSpace, rng: np.random.Generator, config: Config) -> None:
-        self.space, self.rng, self.config = space, rng, config
+        # numpy's own numbers at a fraction of its per-call cost (REA draws a few per query)
+        self.space, self.rng, self.config = space, fast(rng), config
         self.population: deque[tuple[np.ndarray, float]] = deque()
 
     def search(self, evaluator: MeteredEvaluator) -> None:
@@ -37,16 +39,9 @@ class RegularizedEvolution:
             val = evaluator.evaluate(codes)
             if val == val:  # not NaN
                 self.population.append((codes, val))
-        pop, draw = self.population, rng.integers
+        pop = self.population
         while True:
-            # sample_size picks with replacement, one scalar draw each: the same numbers as one
-            # draw of that size (bounded integers come one at a time off the same stream) without
-            # the size handling, which costs more than the draws
-            best = None  # the first fittest of the tournament, as max(..., key=val) picks it
-            for _ in range(cfg.sample_size):
-                member = pop[draw(0, len(pop))]
-                if best is None or member[1] > best[1]:
-                    best = member
+            best = self._winner()
             child = self.space.mutate(best[0], rng)
             val = evaluator.evaluate(child)
             if val == val:
@@ -60,12 +55,17 @@ class RegularizedEvolution:
         cfg, rng, pop = self.config, self.rng, self.population
         if len(pop) < cfg.population:
             return self.space.sample(rng, 1)[0]
-        best = None  # one draw of sample_size: the numbers of search's scalar draws, cheaper for large ones
-        for i in rng.integers(0, len(pop), size=cfg.sample_size).tolist():
+        return self.space.mutate(self._winner()[0], rng)
+
+    def _winner(self) -> tuple[np.ndarray, float]:
+        """The tournament: sample_size picks with replacement (one draw of that size: the numbers of
+        as many scalar draws), the first fittest winning, as max(..., key=val) picks it."""
+        pop, best = self.population, None
+        for i in self.rng.bounded(len(pop), self.config.sample_size):
             member = pop[i]
             if best is None or member[1] > best[1]:
                 best = member
-        return self.space.mutate(best[0], rng)
+        return best
 
     def tell(self, codes: np.ndarray, fidelity: float, val: float) -> None:
         if val == val:  # an infeasible cell (NaN) never enters the population

@@ -144,7 +144,8 @@ class NB201Space:
     def mutate(self, codes: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         """One edge (node-first choice, as NB201's REA) gets a different op."""
         row = np.asarray(codes).tolist()
-        u0, u1 = rng.random(2).tolist()  # one draw for the edge (node-first probabilities), one for the op
+        u0 = rng.random()  # one draw for the edge (node-first probabilities), one for the op
+        u1 = rng.random()
         edge = bisect.bisect_right(_EDGE_CUM_LIST, u0)  # = np.searchsorted(_EDGE_CUM, u0, "right")
         row[edge] = (row[edge] + 1 + int(u1 * (N_OPS - 1))) % N_OPS
         return np.array(row, dtype=np.int8)

@@ -10,12 +10,29 @@ when this executor runs (the ``ray`` extra).
 """
 from __future__ import annotations
 
+import socket
 from typing import Any, Iterator
 
 from harness.errors import HarnessError
 from harness.registry import EXECUTORS
 
 Chunk = list[tuple[str, str, int]]
+CONNECT_TIMEOUT_S = 5.0  # how long a named address may take to accept a connection before the study stops
+
+
+def _check_answers(address: str, timeout_s: float) -> None:
+    """Stop at once when nothing listens at a ``host:port`` address (``ray://host:port`` too):
+    Ray itself would retry the connection for minutes before its error. ``auto`` and other forms
+    are left to Ray, which fails fast when it finds no cluster."""
+    host, sep, port = address.removeprefix("ray://").rpartition(":")
+    if not sep or not host or not port.isdigit() or "/" in host:
+        return
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=timeout_s).close()
+    except OSError as exc:
+        raise HarnessError(f"could not join the Ray cluster at {address}: nothing answers there within "
+                           f"{timeout_s:g} s ({type(exc).__name__}: {exc}); is `ray start --head` running "
+                           "and the port reachable?") from None
 
 
 def _run_chunk(work: Any, chunk: Chunk) -> Any:
@@ -26,8 +43,10 @@ def _run_chunk(work: Any, chunk: Chunk) -> Any:
 class RayExecutor:
     """Each chunk a Ray task with its benchmark's resources; `--address auto` joins a cluster."""
 
-    def __init__(self, workers: int, address: str | None = None, max_retries: int = 3) -> None:
+    def __init__(self, workers: int, address: str | None = None, max_retries: int = 3,
+                 connect_timeout_s: float = CONNECT_TIMEOUT_S) -> None:
         self.workers, self.address, self.max_retries = int(workers), address, int(max_retries)
+        self.connect_timeout_s = float(connect_timeout_s)
 
     def map(self, work: Any, chunks: list[Chunk]) -> Iterator[Any]:
         try:
@@ -36,6 +55,8 @@ class RayExecutor:
             raise HarnessError("the ray executor needs Ray: pip install 'nas-harness[ray]'") from None
         started = not ray.is_initialized()
         if started:  # a cluster someone started (the tests', a user's) is used as it is and left running
+            if self.address:
+                _check_answers(self.address, self.connect_timeout_s)
             try:
                 ray.init(address=self.address, num_cpus=None if self.address else self.workers,
                          include_dashboard=False, log_to_driver=False, configure_logging=False)

@@ -126,6 +126,40 @@ def test_executor_options_are_checked_before_any_work(nb201_data, harness_cache,
         _spec(tmp_path, nb201_data, harness_cache, "slurm", timeout_min=0)
 
 
+def _closed_port() -> int:
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_a_ray_address_where_nothing_answers_stops_at_once():
+    """A wrong --address fails in seconds with one line, not after Ray's minutes of reconnecting."""
+    import socket
+
+    from harness.executors.ray import RayExecutor, _check_answers
+
+    port = _closed_port()
+    t0 = time.perf_counter()
+    with pytest.raises(HarnessError, match=f"could not join the Ray cluster at 127.0.0.1:{port}: nothing answers"):
+        _check_answers(f"127.0.0.1:{port}", 2.0)
+    with pytest.raises(HarnessError, match="nothing answers"):
+        _check_answers(f"ray://127.0.0.1:{port}", 2.0)
+    assert time.perf_counter() - t0 < 3
+    with socket.socket() as listening:  # an address that answers, and forms left to Ray, pass
+        listening.bind(("127.0.0.1", 0))
+        listening.listen()
+        _check_answers(f"127.0.0.1:{listening.getsockname()[1]}", 2.0)
+    _check_answers("auto", 2.0)
+    try:
+        import ray
+    except ImportError:
+        return  # the executor's own check needs Ray to reach it
+    with pytest.raises(HarnessError, match="nothing answers"):  # before any Ray instance starts
+        next(RayExecutor(1, address=f"127.0.0.1:{port}", connect_timeout_s=1).map(lambda c: c, [[("d", "m", 0)]]))
+    assert not ray.is_initialized()
+
+
 # Ray last: forking workers (local, gpus) from a process that runs Ray's threads is avoided
 @pytest.fixture(scope="module")
 def ray_cluster():
