@@ -30,7 +30,7 @@ from harness.budget import Budget
 from harness.errors import DataError, HarnessError
 from harness.protocols import Task
 from harness.registry import BENCHMARKS
-from harness.runner import make_config, run_one
+from harness.run import make_config, run_one
 
 GOLDEN_SCHEMA = "nas-harness-golden"
 

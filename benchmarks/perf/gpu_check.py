@@ -167,7 +167,7 @@ class SyntheticSearch:
 
 def check_supernets(sizes: dict[str, Any], device: str) -> list[dict[str, Any]]:
     from harness.budget import Budget
-    from harness.runner import run_one
+    from harness.run import run_one
 
     C, N, side, n_train, n_valid = sizes["supernet"]
     x, y = synthetic_images(n_train + n_valid, side)

@@ -89,7 +89,7 @@ def per_query(task: Any, n: int, out: Path) -> dict[str, float]:
 
 def per_run(task: Any, runs: int, out: Path) -> dict[str, float]:
     """Seconds per REA run (12,000 s budget), in-process and isolated, interleaved."""
-    from harness.runner import run_one
+    from harness.run import run_one
 
     budget = Budget(max_cost_s=12000)
     run_one("regularized_evolution", task, budget, 10_000, out / "warm.h5")

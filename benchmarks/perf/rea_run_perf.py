@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from benchmarks.nb201 import make  # noqa: E402
 from harness.budget import Budget  # noqa: E402
 from harness.packs import PackWriter  # noqa: E402
-from harness.runner import run_one  # noqa: E402
+from harness.run import run_one  # noqa: E402
 
 
 def plain_rea(val: np.ndarray, cost: np.ndarray, space, seed: int) -> float:

@@ -23,7 +23,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from harness.budget import Budget  # noqa: E402
 from harness.errors import BudgetExhausted  # noqa: E402
 from harness.registry import METHODS  # noqa: E402
-from harness.runner import CompareSpec, compare, make_config, make_tasks  # noqa: E402
+from harness.run import make_config
+from harness.runner import CompareSpec, compare, make_tasks  # noqa: E402
 from harness.seeding import stream  # noqa: E402
 
 METHODS_T5 = ("regularized_evolution", "random_search", "reinforce", "bohb-nb201")

@@ -41,7 +41,7 @@ def test_task_without_the_resource_is_a_clear_error(tmp_path):
 
 def test_nb201_latency_constraint_for_random_search(tmp_path, nb201_task):
     from harness.recorder import read_trajectory
-    from harness.runner import run_one
+    from harness.run import run_one
 
     task = nb201_task("cifar10-valid")
     r = run_one("random_search", task, Budget(max_evals=30), 0, tmp_path / "rs.h5",

@@ -255,7 +255,8 @@ def test_ray_retries_a_killed_worker_and_the_study_completes(reference, ray_clus
 def test_the_driver_writes_a_worker_finished_run_file_its_disk_lacks(nb201_task, tmp_path):
     """A durable run finished on a worker without shared disk comes back with the chunk's result."""
     from harness.recorder import read_trajectory
-    from harness.runner import ChunkResult, run_one, store_chunk
+    from harness.run import run_one
+    from harness.runner import ChunkResult, store_chunk
 
     path = tmp_path / "seed-0.h5"
     summary = run_one("random_search", nb201_task("cifar10-valid"), Budget(max_evals=5), 0, path)

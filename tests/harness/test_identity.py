@@ -75,7 +75,8 @@ def test_a_training_option_is_part_of_the_identity(tmp_path):
     """A stored nb201-train run with C=4 is not reused by a study asking for C=8 (no training needed:
     the store is checked before any work)."""
     pytest.importorskip("torch")
-    from harness.runner import CompareSpec, compare, run_attrs
+    from harness.run import run_attrs
+    from harness.runner import CompareSpec, compare
     from harness.store import run_file
 
     def spec(c):

@@ -18,7 +18,7 @@ from harness.isolation import IsolationError
 from harness.journal import read_journal
 from harness.recorder import Recorder, journal_path, read_trajectory
 from harness.registry import METHODS
-from harness.runner import run_one
+from harness.run import run_one
 from harness.trajectory import COLUMNS
 from tests.harness.sealed_probes import COST, Cheater, ProbeTask, Stopper
 

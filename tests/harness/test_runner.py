@@ -9,7 +9,7 @@ from harness.budget import Budget
 from harness.errors import BudgetError, ResumeError
 from harness.recorder import read_trajectory
 from harness.registry import METHODS
-from harness.runner import run_one
+from harness.run import run_one
 from harness.trajectory import final_incumbent
 
 BUDGET = Budget(max_cost_s=12000)

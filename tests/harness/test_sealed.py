@@ -16,7 +16,7 @@ from harness.errors import BudgetExhausted, HarnessError
 from harness.evaluator import MeteredEvaluator
 from harness.recorder import Recorder, read_trajectory
 from harness.registry import METHODS
-from harness.runner import run_one
+from harness.run import run_one
 from harness.sealed import RESERVED_ATTRS, SealedEvaluator, method_attrs, seal
 from tests.harness.sealed_probes import COST, Cheater, ProbeTask, reachable
 

@@ -12,7 +12,8 @@ import pytest
 
 from harness.budget import Budget
 from harness.errors import HarnessError
-from harness.runner import CompareSpec, compare, run_one
+from harness.run import run_one
+from harness.runner import CompareSpec, compare
 from harness.store import scan
 from harness.trajectory import COLUMNS
 

@@ -10,7 +10,7 @@ import pytest
 
 from harness.errors import HarnessError
 from harness.registry import BENCHMARKS, METHODS
-from harness.runner import make_config
+from harness.run import make_config
 from harness.studies import STUDIES, parse_seeds, read_study
 
 REPO = Path(__file__).resolve().parents[2]

@@ -94,7 +94,7 @@ def test_a_golden_made_for_another_check_names_the_key(probe_golden: tuple, chan
 
 
 def test_an_override_equal_to_the_default_is_no_difference() -> None:
-    from harness.runner import make_config
+    from harness.run import make_config
     from harness.testing import golden_mismatch
 
     task = _ProbeWithData()

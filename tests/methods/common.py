@@ -7,7 +7,7 @@ import numpy as np
 
 from harness.budget import Budget
 from harness.recorder import read_trajectory
-from harness.runner import run_one
+from harness.run import run_one
 
 
 def check_cost_and_determinism(method: str, task: object, tmp_path: Path, budget_s: float = 12000.0) -> None:

@@ -87,7 +87,7 @@ def run_method(method: str, space: Any, config: dict[str, Any], path: Any, seed:
     from harness.errors import BudgetExhausted
     from harness.recorder import Recorder
     from harness.registry import METHODS
-    from harness.runner import make_config
+    from harness.run import make_config
     from harness.seeding import stream
 
     task = task or ImageTask(space)

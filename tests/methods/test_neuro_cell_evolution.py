@@ -14,7 +14,7 @@ from harness.budget import Budget
 from harness.errors import HarnessError
 from harness.recorder import read_trajectory
 from harness.registry import BENCHMARKS
-from harness.runner import run_one
+from harness.run import run_one
 from harness.trajectory import KIND_FINAL, KIND_QUERY
 
 torch = pytest.importorskip("torch")
@@ -143,7 +143,7 @@ def test_needs_a_training_task(tmp_path: Path) -> None:
 
 def test_presets_and_bad_options() -> None:
     from harness.studies import STUDIES
-    from harness.runner import make_config
+    from harness.run import make_config
 
     for name in ("neurocell-ci", "neurocell-tabular"):
         for method in STUDIES.get(name)["methods"]:

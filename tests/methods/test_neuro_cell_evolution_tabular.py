@@ -10,7 +10,7 @@ from benchmarks.spaces.nb201 import NB201Space
 from harness.budget import Budget
 from harness.protocols import Outcome
 from harness.recorder import read_trajectory
-from harness.runner import run_one
+from harness.run import run_one
 from methods.neuro_cell_evolution_tabular import Config, moves
 
 

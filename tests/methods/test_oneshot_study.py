@@ -13,7 +13,7 @@ from benchmarks.spaces.nb201 import NB201Space
 from harness.budget import Budget
 from harness.errors import DataError
 from harness.recorder import read_trajectory
-from harness.runner import run_one
+from harness.run import run_one
 from harness.trajectory import KIND_CHARGE, KIND_FINAL, KIND_QUERY
 from reports.tables import summary_markdown
 from tests.methods.oneshot_fixtures import TableAndImageTask, digits_data

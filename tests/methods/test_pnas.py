@@ -6,7 +6,7 @@ import numpy as np
 from benchmarks.spaces.nb201 import NB201Space
 from harness.budget import Budget
 from harness.recorder import read_trajectory
-from harness.runner import run_one
+from harness.run import run_one
 from methods.pnas import NODE_SLOTS, PNAS, Config, complete, expand, level_one, tokens
 from tests.methods.predictor_fixtures import ToyNB201Task
 

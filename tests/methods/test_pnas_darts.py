@@ -12,7 +12,7 @@ from harness.budget import Budget
 from harness.errors import BudgetExhausted, HarnessError
 from harness.evaluator import MeteredEvaluator
 from harness.recorder import Recorder, read_trajectory
-from harness.runner import run_one
+from harness.run import run_one
 from methods._predictors import pnas_darts as pd
 from methods.pnas import PNAS, Config
 from tests.methods.predictor_fixtures import ToyDartsTask, ToyNB201Task

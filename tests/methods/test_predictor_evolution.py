@@ -7,7 +7,7 @@ from harness.budget import Budget
 from harness.constraints import Constraint
 from harness.evaluator import MeteredEvaluator
 from harness.recorder import Recorder, read_trajectory
-from harness.runner import run_one
+from harness.run import run_one
 from methods._predictors.ga import crossover, mutate_genes
 from methods.predictor_evolution import Config, PredictorEvolution
 from tests.methods.predictor_fixtures import ToyNB201Task

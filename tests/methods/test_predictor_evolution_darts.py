@@ -9,7 +9,7 @@ from benchmarks.spaces.darts import DARTS_V2, DartsSpace
 from harness.budget import Budget
 from harness.evaluator import MeteredEvaluator
 from harness.recorder import Recorder, read_trajectory
-from harness.runner import run_one
+from harness.run import run_one
 from methods._predictors.ga import crossover
 from methods._predictors.graphs import DARTS_NODES, darts_graph
 from methods.predictor_evolution import Config, PredictorEvolution

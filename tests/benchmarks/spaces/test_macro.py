@@ -65,7 +65,7 @@ def test_macro_train_trains_for_real_on_digits(tmp_path):
     from harness.budget import Budget
     from harness.recorder import read_trajectory
     from harness.registry import BENCHMARKS
-    from harness.runner import run_one
+    from harness.run import run_one
 
     task = BENCHMARKS.get("macro-train")("digits", cache=tmp_path, train_images=100, threads=1)
     r = run_one("random_search", task, Budget(max_evals=2), 0, tmp_path / "rs.h5", constraint="macs_m<=0.9")

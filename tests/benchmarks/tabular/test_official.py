@@ -126,7 +126,7 @@ def test_a_random_seed_study_is_reproducible_and_recorded(nb201_table_path, tmp_
     from benchmarks.tabular.nb201_table import write_table
     from harness.budget import Budget
     from harness.recorder import read_trajectory
-    from harness.runner import run_one
+    from harness.run import run_one
 
     base = open_table(nb201_table_path)
     f = Filled(metrics=base.metrics.copy(), params_m=base.params_m, flops_m=base.flops_m,
@@ -160,7 +160,7 @@ def test_a_resumed_random_seed_run_replays_the_same_draws(samples_table, tmp_pat
     from harness.budget import Budget
     from harness.protocols import NoConfig
     from harness.recorder import read_trajectory
-    from harness.runner import run_one
+    from harness.run import run_one
 
     class Killable(NB201Task):  # journaled like real training; the sample table's 3 cells only
         kill_at = None
