@@ -161,6 +161,10 @@ class ChunkWork:
     def portable(self, tasks: bool = True) -> "ChunkWork":
         return ChunkWork(self.spec, self.tasks() if tasks else None)
 
+    def in_lockstep(self, lock: Lockstep) -> "ChunkWork":
+        """This work for one rank of a DDP job an executor launched (harness/executors/slurm.py)."""
+        return ChunkWork(self.spec, self._tasks, lock)
+
     def tasks(self) -> dict[str, Task]:
         if self._tasks is None:
             self._tasks = make_tasks(self.spec)

@@ -6,6 +6,11 @@ driver, the store's one writer. ``cluster=local`` runs the array as local proces
 local mode, used by the tests); ``cluster=debug`` runs it in this process. The elements ask for the
 resources the benchmark declares (``ChunkWork.resources`` in harness/runner.py). submitit is
 imported only when this executor runs (the ``slurm`` extra).
+
+``tasks_per_run=N`` (a DDP-capable training benchmark only) makes each element one N-task srun job:
+submitit gives every task its rank (``TorchDistributedEnvironment``), the tasks run the chunk in
+lockstep as torchrun's ranks do (harness/lockstep.py: each training query one DDP job, rank 0
+alone answers) and rank 0's result comes back; one GPU per task where the benchmark trains on GPUs.
 """
 from __future__ import annotations
 
@@ -29,9 +34,10 @@ class SlurmExecutor:
 
     def __init__(self, workers: int, folder: str | None = None, partition: str | None = None,
                  cluster: str | None = None, timeout_min: Annotated[int, Bounds(ge=1)] = 60,
-                 poll_s: Annotated[float, Bounds(gt=0)] = 1.0) -> None:
+                 poll_s: Annotated[float, Bounds(gt=0)] = 1.0,
+                 tasks_per_run: Annotated[int, Bounds(ge=1)] = 1) -> None:
         self.workers, self.folder, self.partition, self.cluster = int(workers), folder, partition, cluster
-        self.timeout_min, self.poll_s = timeout_min, poll_s
+        self.timeout_min, self.poll_s, self.tasks_per_run = timeout_min, poll_s, int(tasks_per_run)
 
     def map(self, work: Any, chunks: list[Chunk]) -> Iterator[Any]:
         try:
@@ -49,16 +55,20 @@ class SlurmExecutor:
         params: dict[str, Any] = {"timeout_min": self.timeout_min, "cpus_per_task": max(1, int(need["num_cpus"])),
                                   "slurm_array_parallelism": max(1, self.workers)}
         if need.get("num_gpus"):
-            params["gpus_per_node"] = int(need["num_gpus"])
+            params["gpus_per_node"] = int(need["num_gpus"]) * self.tasks_per_run
         if self.partition:
             params["slurm_partition"] = self.partition
-        executor.update_parameters(**params)
         shipped = work.portable(tasks=False) if hasattr(work, "portable") else work
+        if self.tasks_per_run > 1:
+            _check_ddp(spec, self.tasks_per_run)
+            params.update(nodes=1, tasks_per_node=self.tasks_per_run)
+            shipped = _DDPElement(shipped)
+        executor.update_parameters(**params)
         jobs = executor.map_array(shipped, chunks)
         try:
             for job in as_completed(jobs, poll_frequency=self.poll_s):
                 try:
-                    result = job.result()
+                    result = job.results()[0]  # a multi-task job: task 0 (rank 0) answers
                 except Exception as exc:  # submitit's failures: name the job, keep what is stored
                     last = (str(exc).strip().splitlines() or [""])[-1]
                     raise HarnessError(f"slurm job {job.job_id} failed ({type(exc).__name__}: {last}); "
@@ -68,3 +78,30 @@ class SlurmExecutor:
             for job in jobs:
                 if not job.done():
                     job.cancel(check=False)
+
+
+def _check_ddp(spec: Any, tasks: int) -> None:
+    """Several tasks per run only where each training query can be one DDP job."""
+    from harness.lockstep import is_ddp_capable
+    from harness.registry import BENCHMARKS
+
+    if spec is None or not is_ddp_capable(BENCHMARKS.get(spec.benchmark)):
+        name = getattr(spec, "benchmark", "this work")
+        raise HarnessError(f"tasks_per_run={tasks} needs a benchmark that trains with DDP; {name} does not "
+                           "(run it with tasks_per_run=1)")
+
+
+class _DDPElement:
+    """One array element as a multi-task DDP job: every task takes its rank from submitit's
+    environment, joins the lockstep and runs the chunk; submitit returns task 0's (rank 0's) result."""
+
+    def __init__(self, work: Any) -> None:
+        self.work = work
+
+    def __call__(self, jobs: Chunk) -> Any:
+        from submitit.helpers import TorchDistributedEnvironment
+
+        from harness.lockstep import Lockstep
+
+        TorchDistributedEnvironment().export(set_cuda_visible_devices=False)  # rank r takes cuda:r itself
+        return self.work.in_lockstep(Lockstep.join())(jobs)

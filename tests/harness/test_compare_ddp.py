@@ -95,3 +95,32 @@ def test_torchrun_compare_runs_in_lockstep_and_resumes(tmp_path: Path) -> None:
             assert two["report_test"] == pytest.approx(ref_run["report_test"], abs=10.0)
     resumed, cut = read_run(runs / "regularized_evolution", 1), solo["regularized_evolution", 1]
     assert np.array_equal(resumed["val"][:2], cut["val"][:2]) and np.array_equal(resumed["cost_s"][:2], cut["cost_s"][:2])
+
+
+def test_slurm_runs_a_training_run_as_one_multi_task_ddp_job(tmp_path: Path) -> None:
+    """``--executor slurm --executor-option tasks_per_run=2``: each array element is a 2-task job whose
+    tasks train every query as one DDP job (submitit's local mode: 2 gloo processes), as torchrun's do."""
+    pytest.importorskip("submitit", reason="the slurm executor's tests need submitit (pip install -e '.[dev]')")
+    from types import SimpleNamespace
+
+    from harness.errors import HarnessError
+    from harness.executors.slurm import _check_ddp
+
+    common = dict(benchmark="nb201-train", datasets=("digits",), methods=("random_search",), seeds=(0,),
+                  budget=Budget(max_evals=2), workers=1)
+    solo = tmp_path / "solo"
+    compare(CompareSpec(**common, out=solo, cache=str(tmp_path / "c1"), benchmark_options={**OPTIONS, "accum": 2}))
+    out = tmp_path / "slurm"
+    records = compare(CompareSpec(**common, out=out, cache=str(tmp_path / "c2"), benchmark_options=OPTIONS,
+                                  executor="slurm",
+                                  executor_options={"cluster": "local", "tasks_per_run": 2, "poll_s": 0.2}))
+    assert [r["n_evals"] for r in records] == [2]
+    two = read_run(out / "nb201-train" / "digits" / "random_search", 0)
+    ref = read_run(solo / "nb201-train" / "digits" / "random_search", 0)
+    assert two.attrs["status"] == "complete" and two.attrs["batch_chunks"] == 2  # 2 ranks x accum 1
+    assert np.array_equal(two.codes, ref.codes) and (two["cost_s"] > 0).all()
+    assert two["val"] == pytest.approx(ref["val"], abs=10.0)  # rank 0's BN statistics (see above)
+    logs = sorted((out / ".submitit").rglob("*_log.err"))
+    assert len(logs) == 2 and not any("Traceback" in p.read_text() for p in logs)  # one log per task
+    with pytest.raises(HarnessError, match="tasks_per_run=2 needs a benchmark that trains with DDP"):
+        _check_ddp(SimpleNamespace(benchmark="nb201"), 2)
