@@ -59,12 +59,17 @@ class SlurmExecutor:
         if self.partition:
             params["slurm_partition"] = self.partition
         shipped = work.portable(tasks=False) if hasattr(work, "portable") else work
+        ports: list[int | None] = [None] * len(chunks)
         if self.tasks_per_run > 1:
             _check_ddp(spec, self.tasks_per_run)
-            params.update(nodes=1, tasks_per_node=self.tasks_per_run)
+            # one task failing ends the job, not a peer waiting for it (Slurm; local tasks share this box)
+            params.update(nodes=1, tasks_per_node=self.tasks_per_run, slurm_srun_args=["--kill-on-bad-exit=1"])
             shipped = _DDPElement(shipped)
+            if self.cluster in ("local", "debug"):  # the elements' rendezvous ports, free here and distinct
+                ports = _free_ports(len(chunks))
         executor.update_parameters(**params)
-        jobs = executor.map_array(shipped, chunks)
+        jobs = executor.map_array(shipped, chunks, ports) if self.tasks_per_run > 1 else \
+            executor.map_array(shipped, chunks)
         try:
             for job in as_completed(jobs, poll_frequency=self.poll_s):
                 try:
@@ -98,10 +103,26 @@ class _DDPElement:
     def __init__(self, work: Any) -> None:
         self.work = work
 
-    def __call__(self, jobs: Chunk) -> Any:
+    def __call__(self, jobs: Chunk, port: int | None = None) -> Any:
         from submitit.helpers import TorchDistributedEnvironment
 
         from harness.lockstep import Lockstep
 
         TorchDistributedEnvironment().export(set_cuda_visible_devices=False)  # rank r takes cuda:r itself
+        if port is not None:  # submitit's own port comes from the job id and may be taken on a busy box
+            os.environ["MASTER_PORT"] = str(port)
         return self.work.in_lockstep(Lockstep.join())(jobs)
+
+
+def _free_ports(n: int) -> list[int]:
+    """``n`` distinct ports free on this machine now (each bound at once, so none repeats)."""
+    import socket
+
+    held = [socket.socket() for _ in range(n)]
+    try:
+        for sock in held:
+            sock.bind(("127.0.0.1", 0))
+        return [sock.getsockname()[1] for sock in held]
+    finally:
+        for sock in held:
+            sock.close()
