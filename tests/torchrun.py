@@ -18,11 +18,16 @@ def torchrun(args: list[str], cwd: Path, nproc: int = 2, timeout: int = 300) -> 
     env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"}
     proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
     if proc.returncode != 0:
-        lines = (proc.stdout + proc.stderr).splitlines()
-        clues = [ln for ln in lines if any(c in ln for c in _CLUES)][:20]
-        raise AssertionError(f"torchrun exited {proc.returncode}\n" + "\n".join(clues)
-                             + "\n--- tail ---\n" + "\n".join(lines[-25:]))
+        raise _failure("torchrun", proc)
     return proc
+
+
+def _failure(who: str, proc: subprocess.CompletedProcess) -> AssertionError:
+    """A failed launch as one error: its exit code, the lines that look like the cause, its tail."""
+    lines = (proc.stdout + proc.stderr).splitlines()
+    clues = [ln for ln in lines if any(c in ln for c in _CLUES)][:20]
+    return AssertionError(f"{who} exited {proc.returncode}\n" + "\n".join(clues)
+                          + "\n--- tail ---\n" + "\n".join(lines[-25:]))
 
 
 def ranks_and_one(worker: str, tmp: Path) -> tuple[list[dict], dict]:
@@ -88,8 +93,5 @@ def torchrun_nodes(args: list[str], cwds: list[Path], timeout: int = 300) -> lis
                 p.kill()
     for k, proc in enumerate(done):
         if proc.returncode != 0:
-            lines = (proc.stdout + proc.stderr).splitlines()
-            clues = [ln for ln in lines if any(c in ln for c in _CLUES)][:20]
-            raise AssertionError(f"node {k}: torchrun exited {proc.returncode}\n" + "\n".join(clues)
-                                 + "\n--- tail ---\n" + "\n".join(lines[-25:]))
+            raise _failure(f"node {k}: torchrun", proc)
     return done
