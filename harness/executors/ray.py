@@ -85,7 +85,10 @@ class RayExecutor:
                                            "finished runs are stored, rerun to complete") from None
                     yield result
         finally:
-            for ref in pending:
-                ray.cancel(ref, force=True)
+            for ref in pending:  # not force=True: a chunk still running is interrupted, its worker kept
+                try:
+                    ray.cancel(ref)
+                except Exception:  # noqa: BLE001 - an already finished or lost task; the study is stopping
+                    pass
             if started:
                 ray.shutdown()
