@@ -238,7 +238,15 @@ def make(dataset: str, *, data: Path | str | None = None, cache: Path | str | No
     """
     root = data_dir(data, FETCH_HINT)
     table = open_table(ensure_table(root, cache_dir(cache)))
-    return NB201Task(table, dataset, report_test, images, root, train_images, query_seed)
+    task = NB201Task(table, dataset, report_test, images, root, train_images, query_seed)
+    if not task.fidelities:  # e.g. NATS-Bench's 3-cell sample folder: it reads, but no search fits in it
+        have = ", ".join(f"hp={f:g}: {int((~np.isnan(v)).sum())}" for f, v in task._val.items())
+        source = str(table.provenance.get(f"{dataset}/valid_acc/hp12", root)).split(" get_")[0]
+        raise DataError(f"the NB201 data given answers {dataset} for only some of the {len(table.params_m)} "
+                        f"cells ({have}; from {source}); a search needs them all: use the full NATS-Bench tss "
+                        "folder or archive, a NAS-Bench-201 .pth, or the public exports (docs/data.md; "
+                        f"{FETCH_HINT})")
+    return task
 
 
 make.datasets = SEARCH_DATASETS  # shown by `list`

@@ -2,6 +2,7 @@
 (one run is harness/run.py)."""
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import socket
@@ -312,8 +313,15 @@ def compare(spec: CompareSpec, progress: Callable[[Iterable[Any], int], Iterator
         return []
     if lock is not None and not lock.main:
         return _compare(spec, progress, lock, executor)
-    with StudyLock(spec.out):  # one writer per store; a second compare stops at once
-        return _compare(spec, progress, lock, executor)
+    made = not Path(spec.out).exists()
+    try:
+        with StudyLock(spec.out):  # one writer per store; a second compare stops at once
+            return _compare(spec, progress, lock, executor)
+    except BaseException:
+        if made:  # bad input (data, options) stopped the study before it wrote: leave no empty --out
+            with contextlib.suppress(OSError):
+                Path(spec.out).rmdir()
+        raise
 
 
 def _compare(spec: CompareSpec, progress: Callable[[Iterable[Any], int], Iterator[Any]] | None,

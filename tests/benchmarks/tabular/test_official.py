@@ -200,3 +200,22 @@ def test_a_resumed_random_seed_run_replays_the_same_draws(samples_table, tmp_pat
     clean, resumed = (read_trajectory(tmp_path / d / "seed-5.h5") for d in ("clean", "resumed"))
     np.testing.assert_array_equal(clean["val"], resumed["val"])
     assert len(set(np.round(clean["val"], 6))) > 3  # more than one seed per cell was drawn
+
+
+def test_a_search_on_the_three_sample_cells_is_one_line_naming_the_fix(nats_samples, samples_table, tmp_path,
+                                                                       capsys):
+    """The sample folder reads (the figures above) but answers 3 of 15,625 cells: a study on it is
+    refused with one line naming the source and what to use, and --out is not made."""
+    from benchmarks.nb201 import make
+    from harness.cli import main
+
+    with pytest.raises(DataError, match=r"only some of the 15625 cells \(hp=12: 3, hp=200: 3; from official "
+                                        r"NATS-tss-v1_0-3ffb9-simple"):
+        make("cifar10-valid", data=nats_samples, cache=tmp_path / "cache")
+    out = tmp_path / "out"
+    assert main(["compare", "--benchmark", "nb201", "--dataset", "cifar10-valid", "--methods", "random_search",
+                 "--data", str(nats_samples), "--cache", str(tmp_path / "cache"), "--seeds", "0:2",
+                 "--budget-seconds", "12000", "--out", str(out)]) == 2
+    err = [ln for ln in capsys.readouterr().err.splitlines() if ln.strip()]
+    assert len(err) == 1 and err[0].startswith("error: the NB201 data given") and "data fetch nb201" in err[0]
+    assert not out.exists()
