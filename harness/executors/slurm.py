@@ -15,7 +15,9 @@ alone answers) and rank 0's result comes back; one GPU per task where the benchm
 from __future__ import annotations
 
 import os
+import pickle
 import shutil
+import time
 from pathlib import Path
 from typing import Annotated, Any, Iterator
 
@@ -70,8 +72,10 @@ class SlurmExecutor:
         executor.update_parameters(**params)
         jobs = executor.map_array(shipped, chunks, ports) if self.tasks_per_run > 1 else \
             executor.map_array(shipped, chunks)
+        finished = as_completed(jobs, poll_frequency=self.poll_s) if self.tasks_per_run == 1 else \
+            _as_completed_or_failed(jobs, self.tasks_per_run, self.poll_s)
         try:
-            for job in as_completed(jobs, poll_frequency=self.poll_s):
+            for job in finished:
                 try:
                     result = job.results()[0]  # a multi-task job: task 0 (rank 0) answers
                 except Exception as exc:  # submitit's failures: name the job, keep what is stored
@@ -83,6 +87,39 @@ class SlurmExecutor:
             for job in jobs:
                 if not job.done():
                     job.cancel(check=False)
+
+
+def _as_completed_or_failed(jobs: list[Any], tasks: int, poll_s: float) -> Iterator[Any]:
+    """Each multi-task job as it finishes, and at once the first job one of whose tasks failed: its
+    peers would otherwise wait in a collective for the process group's timeout (30 min) where
+    nothing kills them (srun's --kill-on-bad-exit does on Slurm; submitit's local mode has none).
+    A task's result file (submitit's ``(outcome, value)`` pickle) appears as that task ends, before
+    its job is done."""
+    pending, ok = list(jobs), set()
+    while pending:
+        for job in list(pending):
+            if job.done():
+                pending.remove(job)
+                yield job
+                continue
+            for k in range(tasks):
+                path = job.task(k).paths.result_pickle
+                if (job.job_id, k) in ok or not path.exists():
+                    continue
+                try:
+                    with open(path, "rb") as f:
+                        outcome, value = pickle.load(f)
+                except Exception:  # noqa: BLE001 - still being written: the next poll reads it
+                    continue
+                if outcome == "success":
+                    ok.add((job.job_id, k))
+                    continue
+                job.cancel(check=False)
+                last = (str(value).strip().splitlines() or [""])[-1]
+                raise HarnessError(f"slurm job {job.job_id} task {k} failed ({last}); its other tasks were "
+                                   "stopped; finished runs are stored, rerun to complete")
+        if pending:
+            time.sleep(poll_s)
 
 
 def _check_ddp(spec: Any, tasks: int) -> None:

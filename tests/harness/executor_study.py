@@ -92,3 +92,23 @@ def killing(executor, flags: Path):
     killed = Killing.__new__(Killing)
     killed.__dict__.update(executor.__dict__)
     return killed, threading.Thread(target=kill, daemon=True)
+
+
+class RankZeroFails:
+    """Work for a multi-task slurm element (``tasks_per_run``): once the ranks have joined, rank 0
+    fails at once and every other rank writes its pid and waits, as a peer blocked in a collective
+    would (harness/executors/slurm.py must stop it, not wait for the process group's timeout)."""
+
+    def __init__(self, spec, flags: Path) -> None:
+        self.spec, self.flags = spec, flags
+
+    def in_lockstep(self, lock) -> "RankZeroFails":
+        self.rank = lock.dist.rank
+        return self
+
+    def __call__(self, chunk):
+        if self.rank == 0:
+            raise RuntimeError("rank 0 fails on purpose")
+        (self.flags / f"rank{self.rank}.pid").write_text(str(os.getpid()))
+        time.sleep(600)
+        return chunk

@@ -181,7 +181,7 @@ def _ray_study(case: str, out: Path, nb201_data: Path, harness_cache: Path) -> d
             deaths.append(death)
         finally:
             shutil.rmtree(ray_tmp, ignore_errors=True)
-    pytest.skip(f"Ray itself failed here: the case's driver died twice without a traceback:\n"
+    pytest.skip("Ray itself failed here: the case's driver died twice without a traceback:\n"
                 + "\n---\n".join(deaths))
 
 
@@ -222,3 +222,36 @@ def test_the_driver_writes_a_worker_finished_run_file_its_disk_lacks(nb201_task,
     assert store_chunk(ChunkResult([summary], [], files=[(str(path), traj)])) == [summary]
     again = read_trajectory(path)
     assert np.array_equal(again.codes, traj.codes) and again.attrs["run_id"] == traj.attrs["run_id"]
+
+
+def test_a_failed_task_of_a_multi_task_element_stops_its_peers_at_once(tmp_path, monkeypatch):
+    """tasks_per_run=2 in submitit's local mode, where no srun kills a job's other tasks: rank 0 fails
+    right after the ranks join; the study stops with one line naming the task, well before rank 1's
+    wait would end, and rank 1 is gone."""
+    pytest.importorskip("submitit", reason="the slurm executor's tests need submitit (pip install -e '.[dev]')")
+    from types import SimpleNamespace
+
+    from harness.executors.slurm import SlurmExecutor
+    from tests.harness.executor_study import RankZeroFails
+
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]))
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    flags = tmp_path / "flags"
+    flags.mkdir()
+    work = RankZeroFails(SimpleNamespace(benchmark="nb201-train", out=tmp_path / "runs"), flags)
+    t0 = time.monotonic()
+    with pytest.raises(HarnessError, match=r"slurm job \S+ task 0 failed \(RuntimeError: rank 0 fails on purpose\); "
+                                           "its other tasks were stopped"):
+        list(SlurmExecutor(1, cluster="local", poll_s=0.2, tasks_per_run=2).map(work, [[("digits", "m", 0)]]))
+    assert time.monotonic() - t0 < 120  # rank 1 alone would wait 600 s
+    pid = int((flags / "rank1.pid").read_text())
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.2)
+    else:
+        os.kill(pid, signal.SIGKILL)
+        pytest.fail(f"rank 1 (pid {pid}) was left running")
