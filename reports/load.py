@@ -188,7 +188,7 @@ def _stored(root: str | os.PathLike) -> Iterator[tuple[Path, Path, Trajectory, D
     ``root`` itself when it is a file)."""
     root = Path(root)
     if not root.exists():
-        raise DataError(f"report input {root} does not exist")
+        raise DataError(f"{root} does not exist (a folder of runs from `compare --out`, or a run file)")
     for path, runs, error in scan(root):
         if error is not None:
             yield path, path, Trajectory.empty(0), error
