@@ -1,7 +1,8 @@
 """The study every executor test runs (2 methods x 20 seeds on NB201 cifar10-valid), how its stored
-rows are read and compared, and a wrapper that stalls one chunk in its worker until a thread kills
-that worker by its pid. Shared by tests/harness/test_executors.py and the Ray study it runs in a
-process of its own (tests/harness/ray_study.py)."""
+rows are read and compared, a wrapper that stalls one chunk in its worker until a thread kills
+that worker by its pid, and work for a multi-task slurm element whose rank 0 fails. Shared by
+tests/harness/test_executors.py and the Ray study it runs in a process of its own
+(tests/harness/ray_study.py)."""
 from __future__ import annotations
 
 import os
